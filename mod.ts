@@ -1,0 +1,93 @@
+/**
+ * videorecorder: a dashcam for a Raspberry Pi. Wiring only: load the config, build
+ * camera → hub → recorder and server in dependency order, tear them down in reverse on
+ * SIGINT/SIGTERM.
+ *
+ * @module
+ */
+import { Camera } from "./src/camera/camera.ts";
+import { resolveSource } from "./src/camera/detect.ts";
+import { ConfigError, HELP, loadConfig, parseCommandLine } from "./src/config.ts";
+import { FrameHub } from "./src/frames/frame_hub.ts";
+import { SegmentRecorder } from "./src/recorder/segment_recorder.ts";
+import { createApp } from "./src/server/app.ts";
+import { listen } from "./src/server/listen.ts";
+import { MjpegStreams } from "./src/server/mjpeg_streams.ts";
+
+/** Runs the recorder until SIGINT/SIGTERM; returns the process exit code. */
+export async function main(args: string[]): Promise<number> {
+  const startedAt = Date.now();
+  let config;
+  try {
+    const commandLine = parseCommandLine(args);
+    if (commandLine.help) {
+      console.log(HELP);
+      return 0;
+    }
+    config = await loadConfig(commandLine);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`videorecorder: ${error.message}\nTry --help for the list of options.`);
+    return 2;
+  }
+
+  let source;
+  try {
+    source = await resolveSource(config);
+  } catch (error) {
+    console.error(`videorecorder: ${error instanceof Error ? error.message : error}`);
+    return 2;
+  }
+  console.error(
+    `Camera: ${source.description}` + (source.reason ? ` (auto: ${source.reason})` : ""),
+  );
+
+  const hub = new FrameHub();
+  const camera = new Camera({ argv: source.argv, hub, echoStderr: true });
+  const recorder = new SegmentRecorder({
+    hub,
+    output: config.output,
+    segmentSeconds: config.segment,
+    echoStderr: true,
+    onClip: (clip) => console.error(`Saved ${clip.file}`),
+  });
+  const streams = new MjpegStreams(hub);
+  const app = createApp({
+    hub,
+    streams,
+    camera: { source: source.kind, description: source.description, status: () => camera.status() },
+    recorder,
+    startedAt,
+  });
+
+  let server;
+  try {
+    server = listen(app, streams, { host: config.host, port: config.port });
+  } catch (error) {
+    console.error(`videorecorder: ${error instanceof Error ? error.message : error}`);
+    return 1;
+  }
+  camera.start();
+  if (config.record) await recorder.start();
+  console.error(
+    `Recording to ${config.output} in ${config.segment} s clips` +
+      (config.record ? "" : " (paused: --no-record)"),
+  );
+  console.error(`Open ${server.url}/ (live view: ${server.url}/stream.mjpg)`);
+
+  const signal = await new Promise<Deno.Signal>((resolve) => {
+    for (const name of ["SIGINT", "SIGTERM"] as const) {
+      Deno.addSignalListener(name, () => resolve(name));
+    }
+  });
+  console.error(`${signal}: closing the current clip and stopping`);
+  await recorder.stop();
+  await camera.stop();
+  hub.close();
+  await server.shutdown();
+  return 0;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,477 @@
+/**
+ * Command-line flags and an optional JSON file merged into one frozen, validated
+ * {@linkcode Config}. Every error names the flag (or the file key) that caused it.
+ *
+ * `parseCommandLine` and the validation are pure; the file system is touched only by
+ * `loadConfig` (reading the file, creating and probing the output directory).
+ *
+ * @example
+ * ```ts
+ * import { ConfigError, HELP, loadConfig, parseCommandLine } from "./config.ts";
+ *
+ * try {
+ *   const commandLine = parseCommandLine(Deno.args);
+ *   if (commandLine.help) {
+ *     console.log(HELP);
+ *   } else {
+ *     const config = await loadConfig(commandLine);
+ *     console.log(`Recording to ${config.output}`);
+ *   }
+ * } catch (error) {
+ *   if (!(error instanceof ConfigError)) throw error;
+ *   console.error(error.message);
+ *   Deno.exit(2);
+ * }
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { dirname, join, resolve } from "node:path";
+
+/**
+ * Where frames come from: `rpicam` (rpicam-vid), `v4l2` (a USB camera through ffmpeg),
+ * `test` (an ffmpeg test pattern), `command` (any shell command) or `auto` (the first
+ * camera found, else the test pattern).
+ */
+export type SourceKind = "auto" | "rpicam" | "v4l2" | "test" | "command";
+
+/** The validated settings the recorder runs with; {@linkcode loadConfig} returns it frozen. */
+export interface Config {
+  /** Where frames come from. Default `"auto"`. */
+  source: SourceKind;
+  /** The shell command for source `"command"`; required then. */
+  command?: string;
+  /** The V4L2 device for source `"v4l2"`. Default `"/dev/video0"`. */
+  device: string;
+  /** Frame width in pixels, a whole number from 16 to 7680. Default 1280. */
+  width: number;
+  /** Frame height in pixels, a whole number from 16 to 4320. Default 720. */
+  height: number;
+  /** Frames per second, greater than 0 and at most 120. Default 30. */
+  fps: number;
+  /** JPEG quality, a whole number from 1 to 100. Default 80. */
+  quality: number;
+  /** Clip length in seconds, from 1 to 3600. Default 60. */
+  segment: number;
+  /** The recordings directory, as an absolute path. Default `"recordings"` (below the cwd). */
+  output: string;
+  /** The address the web server listens on. Default `"127.0.0.1"`. */
+  host: string;
+  /** The web server port, 0 to 65535 (0 picks a free port). Default 8080. */
+  port: number;
+  /** Whether to start recording at launch. Default true. */
+  record: boolean;
+  /** The absolute path of the JSON file loaded, if any. */
+  configFile?: string;
+}
+
+/** The settings used when neither a flag nor the config file gives one. */
+export const DEFAULTS: Readonly<Omit<Config, "command" | "configFile">> = Object.freeze({
+  source: "auto",
+  device: "/dev/video0",
+  width: 1280,
+  height: 720,
+  fps: 30,
+  quality: 80,
+  segment: 60,
+  output: "recordings",
+  host: "127.0.0.1",
+  port: 8080,
+  record: true,
+});
+
+/**
+ * A bad flag, config file or output directory. The one error callers are meant to catch:
+ * `mod.ts` prints the message and exits with code 2.
+ */
+export class ConfigError extends Error {
+  /** Creates a `ConfigError` with a message meant for the user. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ConfigError";
+  }
+}
+
+/** The command line after parsing and validation, before the config file is read. */
+export interface CommandLine {
+  /** True when `--help` (`-h`) was given. */
+  help: boolean;
+  /** The `--config` path as given (relative paths are resolved by `loadConfig`). */
+  configFile?: string;
+  /**
+   * The validated flag values. `output` is kept as given; `source` is `"command"` when
+   * `--command` was given without `--source`.
+   */
+  flags: Partial<Config>;
+}
+
+/** Options for {@linkcode loadConfig}. */
+export interface LoadConfigOptions {
+  /** The directory relative paths on the command line are resolved against. Default `Deno.cwd()`. */
+  cwd?: string;
+}
+
+/** Usage text listing every flag with its default. */
+export const HELP: string = `Usage: videorecorder [options]
+
+Records a camera to clips of fixed length and serves a live view and controls over HTTP.
+
+Options:
+  --source KIND      auto, rpicam, v4l2, test or command (default: ${DEFAULTS.source})
+                     auto uses the first camera found, else the test pattern
+  --command CMD      shell command for source "command"; implies --source command
+                     when --source is not given
+  --device PATH      V4L2 device for source v4l2 (default: ${DEFAULTS.device})
+  --width PIXELS     frame width, 16 to 7680 (default: ${DEFAULTS.width})
+  --height PIXELS    frame height, 16 to 4320 (default: ${DEFAULTS.height})
+  --fps RATE         frames per second, above 0 and at most 120 (default: ${DEFAULTS.fps})
+  --quality Q        JPEG quality, 1 to 100 (default: ${DEFAULTS.quality})
+  --segment SECONDS  clip length, 1 to 3600 (default: ${DEFAULTS.segment})
+  -f, --output DIR   recordings directory, created if missing (default: ${DEFAULTS.output})
+  --host ADDRESS     address the web server listens on (default: ${DEFAULTS.host})
+  --port PORT        web server port, 0 to 65535; 0 picks a free one (default: ${DEFAULTS.port})
+  --record           start recording at launch (default)
+  --no-record        start with recording off
+  -c, --config FILE  JSON file with any of the settings above as keys, e.g.
+                     {"fps": 15, "output": "/media/pi/REMOVABLE/output"}
+                     flags override the file; a relative output is resolved
+                     against the file's directory
+  -h, --help         show this help and exit
+`;
+
+/** The keys a config file may hold, in help order. */
+type SettingKey = Exclude<keyof Config, "configFile">;
+
+const SOURCES: readonly SourceKind[] = ["auto", "rpicam", "v4l2", "test", "command"];
+
+/** How one setting is checked, from a flag's text or from a JSON value. */
+interface Rule {
+  /** The JSON type the file must use. */
+  type: "string" | "number" | "boolean";
+  /** What a valid value looks like, for error messages: "a whole number from 1 to 100". */
+  expected: string;
+  /** The value, or undefined when `value` (already of the right JSON type) is invalid. */
+  check(value: unknown): unknown;
+  /** Converts a flag's text to the JSON type; undefined when it cannot. */
+  fromText(text: string): unknown;
+}
+
+// Plain decimal notation only: Number() alone would also accept "", " 1", "0x10" and "Infinity".
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+function numberRule(
+  min: number,
+  max: number,
+  options: { integer?: boolean; aboveMin?: boolean } = {},
+): Rule {
+  const { integer = false, aboveMin = false } = options;
+  const expected = integer
+    ? `a whole number from ${min} to ${max}`
+    : aboveMin
+    ? `a number greater than ${min} and at most ${max}`
+    : `a number from ${min} to ${max}`;
+  return {
+    type: "number",
+    expected,
+    check(value) {
+      if (typeof value !== "number" || !Number.isFinite(value)) return undefined;
+      if (integer && !Number.isInteger(value)) return undefined;
+      if (aboveMin ? value <= min : value < min) return undefined;
+      return value <= max ? value : undefined;
+    },
+    fromText: (text) => DECIMAL.test(text) ? Number(text) : undefined,
+  };
+}
+
+function stringRule(expected: string): Rule {
+  return {
+    type: "string",
+    expected,
+    check: (value) => typeof value === "string" && value !== "" ? value : undefined,
+    fromText: (text) => text,
+  };
+}
+
+const RULES: Readonly<Record<SettingKey, Rule>> = {
+  source: {
+    type: "string",
+    expected: `one of ${SOURCES.join(", ")}`,
+    check: (value) => SOURCES.includes(value as SourceKind) ? value : undefined,
+    fromText: (text) => text,
+  },
+  command: stringRule("a non-empty shell command"),
+  device: stringRule("a non-empty device path"),
+  width: numberRule(16, 7680, { integer: true }),
+  height: numberRule(16, 4320, { integer: true }),
+  fps: numberRule(0, 120, { aboveMin: true }),
+  quality: numberRule(1, 100, { integer: true }),
+  segment: numberRule(1, 3600),
+  output: stringRule("a non-empty directory path"),
+  host: stringRule("a non-empty host name or address"),
+  port: numberRule(0, 65535, { integer: true }),
+  record: {
+    type: "boolean",
+    expected: "true or false",
+    check: (value) => typeof value === "boolean" ? value : undefined,
+    fromText: () => undefined,
+  },
+};
+
+const SETTING_KEYS = Object.keys(RULES) as SettingKey[];
+
+/** The settings that take a value on the command line (`record` is a boolean flag). */
+const VALUE_KEYS = SETTING_KEYS.filter((key) => RULES[key].type !== "boolean");
+
+const PARSE_OPTIONS = {
+  source: { type: "string" },
+  command: { type: "string" },
+  device: { type: "string" },
+  width: { type: "string" },
+  height: { type: "string" },
+  fps: { type: "string" },
+  quality: { type: "string" },
+  segment: { type: "string" },
+  // -f as in the original Python recorder's systemd unit: `videorecorder.py -f /media/...`.
+  output: { type: "string", short: "f" },
+  host: { type: "string" },
+  port: { type: "string" },
+  record: { type: "boolean" },
+  config: { type: "string", short: "c" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/**
+ * Parses and validates command-line arguments. Reads no files: the `--config` file is
+ * read by {@linkcode loadConfig}.
+ *
+ * @example
+ * ```ts
+ * import { parseCommandLine } from "./config.ts";
+ *
+ * const { flags } = parseCommandLine(["--fps", "15", "-f", "/media/pi/REMOVABLE/output"]);
+ * // flags: { fps: 15, output: "/media/pi/REMOVABLE/output" }
+ * ```
+ *
+ * @param args The arguments after the program name, e.g. `Deno.args`.
+ * @returns The help switch, the `--config` path and the validated flag values.
+ * @throws {ConfigError} On an unknown flag, a missing or invalid value, or a positional argument.
+ */
+export function parseCommandLine(args: string[]): CommandLine {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: PARSE_OPTIONS,
+      strict: true,
+      allowNegative: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw toConfigError(error);
+  }
+
+  const flags: Record<string, unknown> = {};
+  for (const key of VALUE_KEYS) {
+    const text = values[key];
+    if (typeof text !== "string") continue;
+    const value = RULES[key].check(RULES[key].fromText(text));
+    if (value === undefined) {
+      throw new ConfigError(
+        `Invalid --${key}: expected ${RULES[key].expected}, got ${JSON.stringify(text)}`,
+      );
+    }
+    flags[key] = value;
+  }
+  if (typeof values.record === "boolean") flags.record = values.record;
+  impliedSource(flags);
+
+  const commandLine: CommandLine = { help: values.help === true, flags: flags as Partial<Config> };
+  if (typeof values.config === "string") {
+    if (values.config === "") {
+      throw new ConfigError(`Invalid --config: expected a non-empty file path, got ""`);
+    }
+    commandLine.configFile = values.config;
+  }
+  return commandLine;
+}
+
+/**
+ * Merges the defaults, the `--config` file and the flags (later wins), resolves `output`
+ * to an absolute path, and makes sure that directory exists and is writable.
+ *
+ * A relative `output` is resolved against the config file's directory when it comes from
+ * the file, and against `options.cwd` otherwise.
+ *
+ * @example
+ * ```ts
+ * import { loadConfig, parseCommandLine } from "./config.ts";
+ *
+ * const config = await loadConfig(parseCommandLine(["--no-record"]), { cwd: "/tmp" });
+ * // config.output === "/tmp/recordings", config.record === false
+ * ```
+ *
+ * @param commandLine The result of {@linkcode parseCommandLine}.
+ * @param options Where relative paths on the command line are resolved from.
+ * @returns The frozen configuration.
+ * @throws {ConfigError} On an unreadable or invalid config file, a missing `--command`,
+ * or an output directory that cannot be created or written.
+ */
+export async function loadConfig(
+  commandLine: CommandLine,
+  options: LoadConfigOptions = {},
+): Promise<Config> {
+  const cwd = resolve(options.cwd ?? Deno.cwd());
+
+  let configFile: string | undefined;
+  let fileSettings: Partial<Config> = {};
+  if (commandLine.configFile !== undefined) {
+    configFile = resolve(cwd, commandLine.configFile);
+    fileSettings = parseConfigFile(await readConfigFile(configFile), configFile);
+  }
+
+  const config: Config = { ...DEFAULTS };
+  for (const layer of [fileSettings, commandLine.flags]) {
+    for (const key of SETTING_KEYS) {
+      if (layer[key] !== undefined) Object.assign(config, { [key]: layer[key] });
+    }
+  }
+  if (configFile !== undefined) config.configFile = configFile;
+
+  if (config.source === "command" && config.command === undefined) {
+    throw new ConfigError(
+      `Missing --command: source "command" needs the shell command to run`,
+    );
+  }
+
+  // Name the setting the output came from, so the user knows what to fix.
+  let outputLabel = "--output";
+  if (commandLine.flags.output !== undefined) {
+    config.output = resolve(cwd, commandLine.flags.output);
+  } else if (fileSettings.output !== undefined && configFile !== undefined) {
+    config.output = resolve(dirname(configFile), fileSettings.output);
+    outputLabel = `"output" in ${configFile}`;
+  } else {
+    config.output = resolve(cwd, config.output);
+  }
+  await ensureWritableDirectory(config.output, outputLabel);
+
+  return Object.freeze(config);
+}
+
+/** Sets `source` to "command" when a layer gives a command but no source. */
+function impliedSource(settings: Record<string, unknown>): void {
+  if (settings.command !== undefined && settings.source === undefined) {
+    settings.source = "command";
+  }
+}
+
+/** Turns a `parseArgs` TypeError into a ConfigError that names the flag. */
+function toConfigError(error: unknown): unknown {
+  if (!(error instanceof TypeError)) return error;
+  const code = (error as TypeError & { code?: string }).code;
+  const message = error.message;
+  // parseArgs quotes the option first, e.g. "Option '-f, --output <value>' argument missing".
+  const quoted = /'([^']*)'/.exec(message)?.[1] ?? "";
+  const flag = quoted.match(/--?[A-Za-z][\w-]*/g)?.at(-1);
+
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && flag !== undefined) {
+    return new ConfigError(`Unknown flag: ${flag}`, { cause: error });
+  }
+  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+    const argument = /^Unexpected argument '(.*)'\./s.exec(message)?.[1];
+    if (argument !== undefined) {
+      return new ConfigError(
+        `Unexpected argument ${JSON.stringify(argument)}: videorecorder takes flags only`,
+        { cause: error },
+      );
+    }
+  }
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && flag !== undefined) {
+    const expected = RULES[flag.slice(2) as SettingKey]?.expected ?? "a value";
+    if (message.includes("does not take an argument")) {
+      return new ConfigError(`Invalid ${flag}: takes no value`, { cause: error });
+    }
+    if (message.includes("ambiguous")) {
+      return new ConfigError(
+        `Missing value for ${flag}: the next argument starts with a dash ` +
+          `(write ${flag}=VALUE to pass such a value)`,
+        { cause: error },
+      );
+    }
+    return new ConfigError(`Missing value for ${flag}: expected ${expected}`, { cause: error });
+  }
+  return new ConfigError(`Invalid command line: ${message}`, { cause: error });
+}
+
+async function readConfigFile(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    const reason = error instanceof Deno.errors.NotFound ? "file not found" : osReason(error);
+    throw new ConfigError(`Invalid --config: cannot read ${path}: ${reason}`, { cause: error });
+  }
+}
+
+/** Validates the text of a config file; pure apart from the path used in messages. */
+function parseConfigFile(text: string, path: string): Partial<Config> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(
+      `Invalid --config: ${path} is not valid JSON: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    const kind = json === null ? "null" : Array.isArray(json) ? "an array" : typeof json;
+    throw new ConfigError(`Invalid --config: ${path} must hold a JSON object, got ${kind}`);
+  }
+
+  const settings: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(json)) {
+    if (!Object.hasOwn(RULES, key)) {
+      throw new ConfigError(
+        `Unknown key ${JSON.stringify(key)} in ${path}: expected one of ${SETTING_KEYS.join(", ")}`,
+      );
+    }
+    const rule = RULES[key as SettingKey];
+    const checked = rule.check(value);
+    if (checked === undefined) {
+      // A quoted number looks right at a glance; say why it is refused.
+      const hint = typeof value === "string" && rule.type !== "string"
+        ? ` (a string, not a JSON ${rule.type})`
+        : "";
+      throw new ConfigError(
+        `Invalid ${JSON.stringify(key)} in ${path}: expected ${rule.expected}, got ${
+          JSON.stringify(value)
+        }${hint}`,
+      );
+    }
+    settings[key] = checked;
+  }
+  impliedSource(settings);
+  return settings as Partial<Config>;
+}
+
+/** Creates `dir` if needed and proves it writable with a probe file. */
+async function ensureWritableDirectory(dir: string, label: string): Promise<void> {
+  const probe = join(dir, `.videorecorder-probe-${crypto.randomUUID()}`);
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeFile(probe, new Uint8Array([0]), { createNew: true });
+    await Deno.remove(probe);
+  } catch (error) {
+    throw new ConfigError(`Invalid ${label}: cannot write to ${dir}: ${osReason(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+/** "Not a directory (os error 20)" without Deno's trailing ": mkdir '/path'". */
+function osReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/: \w+ '.*'$/s, "");
+}

@@ -1,0 +1,219 @@
+import type { Frame } from "./frame.ts";
+import { RateMeter } from "./rate_meter.ts";
+
+/** Options for {@linkcode FrameHub.every}. */
+export interface EveryFrameOptions {
+  /**
+   * Frames the consumer may fall behind before new ones are dropped (and counted). After a
+   * drop the consumer resumes at the next keyframe, so an H.264 decoder never sees a gap.
+   * Default 90 (3 s at 30 fps).
+   */
+  maxQueuedFrames?: number;
+}
+
+/** What the hub tells about one consumer, for `/api/status`. */
+export interface ConsumerStats {
+  readonly kind: "every" | "newest";
+  /** Frames handed to the consumer. */
+  readonly delivered: number;
+  /** Frames the consumer lost because it fell too far behind ("every" only). */
+  readonly dropped: number;
+  /** Frames handed over in the last whole second. */
+  readonly fps: number;
+  /** When the consumer subscribed, in ms since the epoch. */
+  readonly since: number;
+}
+
+/** A subscription: its frames as a Web stream, and its counters. Cancel the stream to leave. */
+export interface FrameConsumer {
+  readonly readable: ReadableStream<Frame>;
+  readonly stats: ConsumerStats;
+}
+
+/**
+ * Fans frames out from one camera to any number of consumers, each with its own bounded
+ * queue, so no consumer can slow the camera or another consumer, or hold memory.
+ *
+ * - {@linkcode every}: all frames in order (the recorder). Its queue holds at most
+ *   `maxQueuedFrames`; past that it drops and counts.
+ * - {@linkcode newest}: the newest frame each time the reader asks for one (a live viewer),
+ *   as ustreamer serves MJPEG: a viewer whose socket is slow skips frames and queues none.
+ *
+ * `ReadableStream.tee()` is not used on purpose: a branch that is not read makes it buffer
+ * without limit (whatwg/streams#1233).
+ *
+ * @example
+ * ```ts
+ * const hub = new FrameHub();
+ * const viewer = hub.newest();
+ * hub.publish(frame);
+ * const { value } = await viewer.readable.getReader().read(); // frame
+ * ```
+ */
+export class FrameHub {
+  #latest: Frame | undefined;
+  readonly #consumers = new Set<Consumer>();
+  readonly #rate = new RateMeter();
+  #published = 0;
+
+  /** Hands a frame to every consumer; never waits. */
+  publish(frame: Frame): void {
+    this.#latest = frame;
+    this.#published++;
+    this.#rate.mark();
+    for (const consumer of this.#consumers) consumer.offer(frame);
+  }
+
+  /** The newest frame published, if any. */
+  get latest(): Frame | undefined {
+    return this.#latest;
+  }
+
+  /** Frames published in all. */
+  get published(): number {
+    return this.#published;
+  }
+
+  /** Frames published in the last whole second. */
+  get fps(): number {
+    return this.#rate.rate;
+  }
+
+  /** Counters of every current consumer. */
+  get consumers(): ConsumerStats[] {
+    return [...this.#consumers].map((consumer) => consumer.stats);
+  }
+
+  /** Subscribes to every frame from now on, in order. */
+  every(options: EveryFrameOptions = {}): FrameConsumer {
+    const maxQueuedFrames = options.maxQueuedFrames ?? 90;
+    if (!(Number.isInteger(maxQueuedFrames) && maxQueuedFrames > 0)) {
+      throw new RangeError(
+        `Invalid maxQueuedFrames: expected a whole number > 0, got ${maxQueuedFrames}`,
+      );
+    }
+    return this.#add(new EveryConsumer(maxQueuedFrames, (c) => this.#consumers.delete(c)));
+  }
+
+  /** Subscribes to the newest frame whenever the reader is ready for one. */
+  newest(): FrameConsumer {
+    return this.#add(new NewestConsumer(this, (c) => this.#consumers.delete(c)));
+  }
+
+  /** Ends every consumer's stream (on shutdown). */
+  close(): void {
+    for (const consumer of this.#consumers) consumer.close();
+    this.#consumers.clear();
+  }
+
+  #add<T extends Consumer>(consumer: T): T {
+    this.#consumers.add(consumer);
+    return consumer;
+  }
+}
+
+interface Consumer extends FrameConsumer {
+  offer(frame: Frame): void;
+  close(): void;
+}
+
+class Counters implements ConsumerStats {
+  delivered = 0;
+  dropped = 0;
+  readonly since = Date.now();
+  readonly #rate = new RateMeter();
+
+  constructor(readonly kind: "every" | "newest") {}
+
+  get fps(): number {
+    return this.#rate.rate;
+  }
+
+  countDelivered(): void {
+    this.delivered++;
+    this.#rate.mark();
+  }
+}
+
+class EveryConsumer implements Consumer {
+  readonly readable: ReadableStream<Frame>;
+  readonly stats = new Counters("every");
+  #controller!: ReadableStreamDefaultController<Frame>;
+  #closed = false;
+  /** Set until the first keyframe, and again after a drop. */
+  #awaitKeyframe = true;
+
+  constructor(maxQueuedFrames: number, leave: (consumer: Consumer) => void) {
+    this.readable = new ReadableStream<Frame>({
+      start: (controller) => void (this.#controller = controller),
+      cancel: () => {
+        this.#closed = true;
+        leave(this);
+      },
+    }, new CountQueuingStrategy({ highWaterMark: maxQueuedFrames }));
+  }
+
+  offer(frame: Frame): void {
+    if (this.#closed) return;
+    if (this.#awaitKeyframe && !frame.keyframe) {
+      this.stats.dropped++;
+      return;
+    }
+    if (this.#controller.desiredSize! <= 0) {
+      this.stats.dropped++;
+      this.#awaitKeyframe = true;
+      return;
+    }
+    this.#awaitKeyframe = false;
+    this.#controller.enqueue(frame);
+    this.stats.countDelivered();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#controller.close();
+  }
+}
+
+class NewestConsumer implements Consumer {
+  readonly readable: ReadableStream<Frame>;
+  readonly stats = new Counters("newest");
+  #last: Frame | undefined;
+  /** Resolves a pull that found no frame newer than the last one sent. */
+  #wake: ((frame: Frame | undefined) => void) | undefined;
+  #closed = false;
+
+  constructor(hub: FrameHub, leave: (consumer: Consumer) => void) {
+    // highWaterMark 0: pull() runs only when the reader asks, i.e. when the socket drained.
+    this.readable = new ReadableStream<Frame>({
+      pull: async (controller) => {
+        if (this.#closed) return controller.close();
+        let frame = hub.latest;
+        if (!frame || frame === this.#last) {
+          frame = await new Promise<Frame | undefined>((resolve) => this.#wake = resolve);
+        }
+        if (!frame) return controller.close();
+        this.#last = frame;
+        controller.enqueue(frame);
+        this.stats.countDelivered();
+      },
+      cancel: () => {
+        this.#closed = true;
+        this.#wake?.(undefined);
+        leave(this);
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  offer(frame: Frame | undefined): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.(frame);
+  }
+
+  close(): void {
+    this.#closed = true; // a later pull() ends the stream
+    this.offer(undefined);
+  }
+}

@@ -1,0 +1,195 @@
+import type { Frame, FrameParserStats } from "./frame.ts";
+import { ChunkQueue } from "./_chunk_queue.ts";
+
+/** Options for {@linkcode JpegFrameStream}. */
+export interface JpegFrameStreamOptions {
+  /** A frame larger than this is dropped and counted in `stats.oversized`. Default 8 MiB. */
+  maxFrameBytes?: number;
+  /** Sequence number of the first frame emitted (a restarted camera continues the count). */
+  firstSeq?: number;
+  /** Clock for `Frame.time`, in ms since the epoch. Default `Date.now`. */
+  now?: () => number;
+}
+
+const enum State {
+  /** Looking for a start-of-image marker. */
+  Seek,
+  /** At a marker inside a frame, before or between scans. */
+  Marker,
+  /** Inside entropy-coded scan data, looking for the next marker. */
+  Entropy,
+}
+
+const MARKER = 0xff;
+const SOI = 0xd8;
+const EOI = 0xd9;
+const SOS = 0xda;
+
+/**
+ * Splits an MJPEG byte stream (JPEGs back to back, as `rpicam-vid --codec mjpeg -o -` or
+ * `ffmpeg -f mjpeg -` print them) into whole JPEG {@linkcode Frame}s.
+ *
+ * It walks the JPEG marker segments instead of searching for the first FF D9, so an EXIF
+ * thumbnail (a whole JPEG inside APP1) does not end the frame early. Markers are found with
+ * `Uint8Array.indexOf`, the input chunks are kept as they came, and each frame's bytes are
+ * copied exactly once, into the frame. Garbage between frames is skipped, a frame cut short
+ * by a new SOI or by the end of the input is dropped, and a frame over `maxFrameBytes` is
+ * dropped without buffering more than that: all counted in {@linkcode stats}.
+ *
+ * @example
+ * ```ts
+ * const frames = child.stdout.pipeThrough(new JpegFrameStream());
+ * for await (const frame of frames) hub.publish(frame);
+ * ```
+ */
+export class JpegFrameStream extends TransformStream<Uint8Array, Frame> {
+  #stats: FrameParserStats;
+
+  constructor(options: JpegFrameStreamOptions = {}) {
+    const parser = new JpegParser(options);
+    super({
+      transform: (chunk, controller) => parser.push(chunk, (frame) => controller.enqueue(frame)),
+      flush: () => parser.end(),
+    });
+    this.#stats = parser.stats;
+  }
+
+  /** Live counters: frames emitted, garbage bytes skipped, truncated and oversized frames. */
+  get stats(): Readonly<FrameParserStats> {
+    return this.#stats;
+  }
+}
+
+class JpegParser {
+  readonly stats: FrameParserStats = { frames: 0, garbageBytes: 0, truncated: 0, oversized: 0 };
+  readonly #bytes = new ChunkQueue();
+  readonly #maxFrameBytes: number;
+  readonly #now: () => number;
+  #seq: number;
+  #state = State.Seek;
+  /** Global offset of the current frame's SOI (meaningful outside `Seek`). */
+  #start = 0;
+  /** Global offset the parser has examined up to. */
+  #pos = 0;
+
+  constructor(options: JpegFrameStreamOptions) {
+    this.#maxFrameBytes = options.maxFrameBytes ?? 8 * 1024 * 1024;
+    if (!(this.#maxFrameBytes > 0)) {
+      throw new RangeError(`Invalid maxFrameBytes: expected > 0, got ${this.#maxFrameBytes}`);
+    }
+    this.#seq = options.firstSeq ?? 0;
+    this.#now = options.now ?? Date.now;
+  }
+
+  push(chunk: Uint8Array, emit: (frame: Frame) => void): void {
+    if (chunk.byteLength === 0) return;
+    this.#bytes.push(chunk);
+    while (this.#step(emit));
+    if (this.#state === State.Seek) this.#bytes.discardBefore(this.#pos);
+  }
+
+  end(): void {
+    if (this.#state !== State.Seek) this.stats.truncated++;
+    else this.stats.garbageBytes += this.#bytes.end - this.#pos;
+  }
+
+  /** Advances the state machine once; false when it needs more input. */
+  #step(emit: (frame: Frame) => void): boolean {
+    const bytes = this.#bytes;
+    if (this.#state !== State.Seek && this.#pos - this.#start > this.#maxFrameBytes) {
+      // Too big to be a frame: drop it and look for the next SOI after what is buffered.
+      // Memory stays bounded: at most one input chunk is held past `#pos`.
+      this.stats.oversized++;
+      this.#state = State.Seek;
+      this.#pos = bytes.end;
+      bytes.discardBefore(this.#pos);
+      return false;
+    }
+    switch (this.#state) {
+      case State.Seek: {
+        const at = bytes.indexOf(MARKER, this.#pos);
+        if (at < 0) {
+          this.stats.garbageBytes += bytes.end - this.#pos;
+          this.#pos = bytes.end;
+          return false;
+        }
+        this.stats.garbageBytes += at - this.#pos;
+        this.#pos = at;
+        if (at + 3 > bytes.end) return false;
+        if (bytes.at(at + 1) === SOI && bytes.at(at + 2) === MARKER) {
+          this.#start = at;
+          this.#pos = at + 2;
+          this.#state = State.Marker;
+        } else {
+          this.stats.garbageBytes++;
+          this.#pos = at + 1;
+        }
+        return true;
+      }
+      case State.Marker: {
+        if (this.#pos + 2 > bytes.end) return false;
+        if (bytes.at(this.#pos) !== MARKER) return this.#resync();
+        const marker = bytes.at(this.#pos + 1);
+        if (marker === MARKER) {
+          this.#pos++; // fill byte before a marker
+        } else if (marker === EOI) {
+          const end = this.#pos + 2;
+          if (end - this.#start > this.#maxFrameBytes) {
+            this.stats.oversized++;
+          } else {
+            emit({
+              seq: this.#seq++,
+              time: this.#now(),
+              data: bytes.copy(this.#start, end),
+              keyframe: true,
+            });
+            this.stats.frames++;
+          }
+          this.#state = State.Seek;
+          this.#pos = end;
+          bytes.discardBefore(end);
+        } else if (marker === SOI) {
+          // A new image began before this one ended: the camera restarted or bytes were lost.
+          this.stats.truncated++;
+          this.#start = this.#pos;
+          this.#pos += 2;
+        } else if ((marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
+          this.#pos += 2; // RSTn and TEM stand alone
+        } else {
+          if (this.#pos + 4 > bytes.end) return false;
+          const length = (bytes.at(this.#pos + 2) << 8) | bytes.at(this.#pos + 3);
+          if (length < 2) return this.#resync();
+          this.#pos += 2 + length;
+          if (marker === SOS) this.#state = State.Entropy;
+        }
+        return true;
+      }
+      case State.Entropy: {
+        const at = bytes.indexOf(MARKER, this.#pos);
+        if (at < 0) {
+          this.#pos = bytes.end;
+          return false;
+        }
+        this.#pos = at;
+        if (at + 2 > bytes.end) return false;
+        const next = bytes.at(at + 1);
+        if (next === 0x00 || (next >= 0xd0 && next <= 0xd7)) {
+          this.#pos = at + 2; // stuffed FF or restart marker: still scan data
+        } else if (next === MARKER) {
+          this.#pos = at + 1;
+        } else {
+          this.#state = State.Marker;
+        }
+        return true;
+      }
+    }
+  }
+
+  /** The frame is corrupt: count it and look for the next SOI after this one's. */
+  #resync(): boolean {
+    this.stats.truncated++;
+    this.#state = State.Seek;
+    this.#pos = this.#start + 2;
+    return true;
+  }
+}

@@ -1,0 +1,267 @@
+import { join } from "node:path";
+import type { FrameHub } from "../frames/frame_hub.ts";
+import {
+  type BackoffOptions,
+  type ProcessStatus,
+  SupervisedProcess,
+} from "../process/supervised_process.ts";
+import { clipFileName, parseClipName, recordingFileName } from "../storage/clip_name.ts";
+import { parseSegmentListLine, segmenterArgv } from "./segmenter_argv.ts";
+
+/** Options for {@linkcode SegmentRecorder}. */
+export interface SegmentRecorderOptions {
+  hub: FrameHub;
+  /** Directory the clips go to. */
+  output: string;
+  /** Clip length in seconds. */
+  segmentSeconds: number;
+  /** Frames the recorder may fall behind the camera before dropping. Default 90. */
+  maxQueuedFrames?: number;
+  /** Called once a clip is closed, synced to disk and renamed to its final name. */
+  onClip?: (clip: SavedClip) => void;
+  backoff?: BackoffOptions;
+  /** How long ffmpeg may take to close the last clip after its input ends. Default 10 s. */
+  graceMs?: number;
+  /** Print ffmpeg's warnings on our stderr. */
+  echoStderr?: boolean;
+}
+
+/** A clip on disk, closed and synced. */
+export interface SavedClip {
+  seq: number;
+  /** File name inside the output directory. */
+  file: string;
+  /** Start time, ms since the epoch. */
+  start: number;
+  /** Seconds of footage, or null when ffmpeg did not get to say (crash, power cut). */
+  duration: number | null;
+  /** False when ffmpeg died before closing it; the frames it wrote still play. */
+  complete: boolean;
+}
+
+/** The recorder's state for `/api/status`. */
+export interface RecorderStatus extends Omit<ProcessStatus, "state"> {
+  recording: boolean;
+  state: ProcessStatus["state"];
+  /** Frames written to ffmpeg since launch. */
+  frames: number;
+  /** Frames lost because the recorder fell more than its queue behind. */
+  dropped: number;
+  /** Clips closed since launch. */
+  segments: number;
+  /** The clip being written: its file and start time (null until its first frame). */
+  current: { seq: number; file: string; start: number | null } | null;
+  lastClip: SavedClip | null;
+}
+
+/**
+ * Records the hub's frames into clips with an ffmpeg segmenter fed over stdin, copying
+ * the frames without re-encoding (see {@linkcode segmenterArgv}).
+ *
+ * Recording starts and stops at run time; the camera keeps running. Stopping closes
+ * ffmpeg's stdin so it finishes the last clip properly, instead of killing it. ffmpeg dying
+ * is survived: it restarts with backoff and the clip it left open is kept. Each closed clip is
+ * fsync'ed, renamed from `000042.recording.mkv` to `000042_<start>.mkv`, and the directory
+ * fsync'ed, before it counts as saved.
+ */
+export class SegmentRecorder {
+  readonly #options: SegmentRecorderOptions;
+  readonly #process: SupervisedProcess;
+  #nextSeq = 0;
+  /** Capture time of the first frame this ffmpeg run got: clip times in its list count from it. */
+  #runStart: number | null = null;
+  #current: RecorderStatus["current"] = null;
+  #frames = 0;
+  #dropped = 0;
+  #liveDropped: () => number = () => 0;
+  #segments = 0;
+  #lastClip: SavedClip | null = null;
+  #lastError: string | null = null;
+  /** Clips being synced and renamed, in order. */
+  #saving: Promise<void> = Promise.resolve();
+  #recording = false;
+
+  constructor(options: SegmentRecorderOptions) {
+    this.#options = options;
+    this.#process = new SupervisedProcess({
+      name: "recorder",
+      argv: () => {
+        this.#current = { seq: this.#nextSeq, file: recordingFileName(this.#nextSeq), start: null };
+        this.#runStart = null;
+        return segmenterArgv({
+          output: options.output,
+          segmentSeconds: options.segmentSeconds,
+          startNumber: this.#nextSeq,
+        });
+      },
+      stdin: "piped",
+      stopBy: "session",
+      graceMs: options.graceMs,
+      backoff: options.backoff,
+      echoStderr: options.echoStderr,
+      session: (child, signal) => this.#feed(child, signal),
+      onStderrLine: (line) => this.#onStderrLine(line),
+      onExit: () => this.#afterExit(),
+    });
+  }
+
+  get recording(): boolean {
+    return this.#recording;
+  }
+
+  /** Starts recording (no-op when recording). Clips left open by a crash are kept first. */
+  async start(): Promise<void> {
+    if (this.#recording) return;
+    this.#recording = true;
+    await this.#adoptExisting();
+    this.#process.start();
+  }
+
+  /** Stops recording, closing the current clip properly; resolves once it is saved. */
+  async stop(): Promise<void> {
+    if (!this.#recording) return;
+    this.#recording = false;
+    await this.#process.stop();
+    await this.#saving;
+  }
+
+  status(): RecorderStatus {
+    const process = this.#process.status();
+    return {
+      ...process,
+      lastError: this.#lastError ?? process.lastError,
+      recording: this.#recording,
+      frames: this.#frames,
+      dropped: this.#dropped + this.#liveDropped(),
+      segments: this.#segments,
+      current: this.#recording ? this.#current : null,
+      lastClip: this.#lastClip,
+    };
+  }
+
+  /** Copies frames from the hub into ffmpeg's stdin until ffmpeg or the recording ends. */
+  async #feed(child: Deno.ChildProcess, signal: AbortSignal): Promise<void> {
+    const consumer = this.#options.hub.every({ maxQueuedFrames: this.#options.maxQueuedFrames });
+    this.#liveDropped = () => consumer.stats.dropped;
+    const frames = consumer.readable.getReader();
+    const stdin = child.stdin.getWriter();
+    const stop = () => void frames.cancel();
+    signal.addEventListener("abort", stop, { once: true });
+    try {
+      while (true) {
+        const { value: frame, done } = await frames.read();
+        if (done) break;
+        if (this.#runStart === null) {
+          this.#runStart = frame.time;
+          if (this.#current) this.#current.start = frame.time;
+        }
+        // Awaited: a write after ffmpeg died must reject here, not crash Deno (BrokenPipe).
+        await stdin.write(frame.data);
+        this.#frames++;
+      }
+    } finally {
+      signal.removeEventListener("abort", stop);
+      this.#dropped += consumer.stats.dropped;
+      this.#liveDropped = () => 0;
+      await frames.cancel().catch(() => {});
+      // Closing stdin is how ffmpeg learns to finish the clip.
+      await stdin.close().catch(() => {});
+    }
+  }
+
+  #onStderrLine(line: string): boolean {
+    const closed = parseSegmentListLine(line);
+    if (!closed) return false;
+    const name = parseClipName(closed.file);
+    if (!name || this.#runStart === null) return false;
+    const start = this.#runStart + closed.start * 1000;
+    const next = name.seq + 1;
+    this.#nextSeq = Math.max(this.#nextSeq, next);
+    this.#current = {
+      seq: next,
+      file: recordingFileName(next),
+      start: this.#runStart + closed.end * 1000,
+    };
+    this.#save({ seq: name.seq, start, duration: closed.end - closed.start, complete: true });
+    return true;
+  }
+
+  /** ffmpeg is gone: if it left its clip open (crash), keep that clip under a final name. */
+  async #afterExit(): Promise<void> {
+    await this.#saving; // the clip ffmpeg closed last may still be on its way to its name
+    const open = this.#current;
+    if (open) {
+      this.#nextSeq = Math.max(this.#nextSeq, open.seq + 1);
+      const path = join(this.#options.output, open.file);
+      if (await exists(path)) {
+        this.#save({
+          seq: open.seq,
+          start: open.start ?? Date.now(),
+          duration: null,
+          complete: false,
+        });
+      }
+    }
+    await this.#saving;
+  }
+
+  /** Finds the next sequence number, and names clips a power cut left open. */
+  async #adoptExisting(): Promise<void> {
+    const leftovers: { seq: number; mtime: number }[] = [];
+    try {
+      for await (const entry of Deno.readDir(this.#options.output)) {
+        const name = entry.isFile ? parseClipName(entry.name) : undefined;
+        if (!name) continue;
+        this.#nextSeq = Math.max(this.#nextSeq, name.seq + 1);
+        if (name.recording) {
+          const info = await Deno.stat(join(this.#options.output, entry.name));
+          leftovers.push({ seq: name.seq, mtime: (info.birthtime ?? info.mtime)?.getTime() ?? 0 });
+        }
+      }
+    } catch (error) {
+      this.#lastError = `Cannot read ${this.#options.output}: ${messageOf(error)}`;
+      return;
+    }
+    for (const { seq, mtime } of leftovers) {
+      this.#save({ seq, start: mtime, duration: null, complete: false });
+    }
+    await this.#saving;
+  }
+
+  #save(clip: Omit<SavedClip, "file">): void {
+    const output = this.#options.output;
+    const from = join(output, recordingFileName(clip.seq));
+    const saved: SavedClip = { ...clip, file: clipFileName(clip.seq, clip.start) };
+    this.#saving = this.#saving.then(async () => {
+      try {
+        await syncPath(from);
+        await Deno.rename(from, join(output, saved.file));
+        await syncPath(output);
+        this.#segments++;
+        this.#lastClip = saved;
+        this.#options.onClip?.(saved);
+      } catch (error) {
+        this.#lastError = `Cannot save clip ${from}: ${messageOf(error)}`;
+      }
+    });
+  }
+}
+
+/** fsync a file or directory, so a rename or a closed clip survives a power cut. */
+async function syncPath(path: string): Promise<void> {
+  using file = await Deno.open(path, { read: true });
+  await file.sync();
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

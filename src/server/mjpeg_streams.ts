@@ -1,0 +1,89 @@
+import type { Frame } from "../frames/frame.ts";
+import type { FrameHub } from "../frames/frame_hub.ts";
+
+const BOUNDARY = "videorecorderframe";
+const encoder = new TextEncoder();
+const FIRST_BOUNDARY = encoder.encode(`--${BOUNDARY}\r\n`);
+// The boundary goes right after each frame, not before the next one: Chromium draws a part
+// only once the following boundary arrives (crbug.com/527446), which would put the picture
+// one frame behind. ustreamer does the same.
+const PART_END = encoder.encode(`\r\n--${BOUNDARY}\r\n`);
+
+/**
+ * Live view as `multipart/x-mixed-replace` (what Chromium `<img>`, ffmpeg/ffplay, VLC and
+ * OpenCV play as "MJPEG over HTTP"). Each response is a hub viewer: it is sent the newest
+ * frame each time its socket has drained, so a slow client skips frames instead of queueing
+ * them. A client that goes away is forgotten at once (the body's `cancel()`).
+ */
+export class MjpegStreams {
+  readonly #hub: FrameHub;
+  readonly #open = new Set<ReadableStreamDefaultController<Uint8Array>>();
+
+  constructor(hub: FrameHub) {
+    this.#hub = hub;
+  }
+
+  /** Streams open now. */
+  get count(): number {
+    return this.#open.size;
+  }
+
+  /** A new live-view response. */
+  response(): Response {
+    const frames = this.#hub.newest().readable.getReader();
+    let self: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        self = controller;
+        this.#open.add(controller);
+        controller.enqueue(FIRST_BOUNDARY);
+      },
+      // highWaterMark 0: asked for a frame only when the previous one has left for the socket.
+      pull: async (controller) => {
+        const { value: frame, done } = await frames.read();
+        if (done) {
+          this.#open.delete(controller);
+          controller.close();
+          return;
+        }
+        controller.enqueue(partHeader(frame));
+        controller.enqueue(frame.data);
+        controller.enqueue(PART_END);
+      },
+      cancel: () => {
+        this.#open.delete(self);
+        return frames.cancel();
+      },
+    }, { highWaterMark: 0 });
+    return new Response(body, {
+      headers: {
+        "content-type": `multipart/x-mixed-replace;boundary=${BOUNDARY}`,
+        "cache-control": "no-store, no-cache, must-revalidate, max-age=0",
+        "pragma": "no-cache",
+        "x-accel-buffering": "no",
+      },
+    });
+  }
+
+  /**
+   * Ends every open stream at once, even one whose client stopped reading (a graceful end
+   * would wait for it to drain): `Deno.serve`'s shutdown waits for open responses.
+   */
+  closeAll(): void {
+    for (const controller of this.#open) {
+      try {
+        controller.error(new Error("Server is shutting down"));
+      } catch {
+        // Already closed.
+      }
+    }
+    this.#open.clear();
+  }
+}
+
+function partHeader(frame: Frame): Uint8Array {
+  return encoder.encode(
+    `Content-Type: image/jpeg\r\nContent-Length: ${frame.data.byteLength}\r\n` +
+      `X-Timestamp: ${(frame.time / 1000).toFixed(6)}\r\n\r\n`,
+  );
+}

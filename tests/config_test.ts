@@ -1,0 +1,466 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  type Config,
+  ConfigError,
+  DEFAULTS,
+  HELP,
+  loadConfig,
+  parseCommandLine,
+} from "../src/config.ts";
+
+/** Runs `fn` in a fresh temp dir that is removed afterwards. */
+async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "config_test_" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function assertParseError(args: string[], pattern: RegExp): void {
+  assert.throws(
+    () => parseCommandLine(args),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError, `expected ConfigError, got ${error}`);
+      assert.match(error.message, pattern);
+      return true;
+    },
+  );
+}
+
+async function assertLoadError(
+  promise: Promise<Config>,
+  pattern: RegExp,
+): Promise<ConfigError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${error}`);
+    assert.match(error.message, pattern);
+    return error;
+  }
+  assert.fail("expected loadConfig() to reject");
+}
+
+async function writeJson(path: string, value: unknown): Promise<string> {
+  await Deno.writeTextFile(path, JSON.stringify(value));
+  return path;
+}
+
+Deno.test("DEFAULTS is frozen and matches the documented values", () => {
+  assert.ok(Object.isFrozen(DEFAULTS));
+  assert.deepEqual({ ...DEFAULTS }, {
+    source: "auto",
+    device: "/dev/video0",
+    width: 1280,
+    height: 720,
+    fps: 30,
+    quality: 80,
+    segment: 60,
+    output: "recordings",
+    host: "127.0.0.1",
+    port: 8080,
+    record: true,
+  });
+});
+
+Deno.test("HELP lists every flag with its default", () => {
+  assert.match(HELP, /^Usage: videorecorder \[options\]/);
+  for (
+    const flag of [
+      "--source",
+      "--command",
+      "--device",
+      "--width",
+      "--height",
+      "--fps",
+      "--quality",
+      "--segment",
+      "-f, --output",
+      "--host",
+      "--port",
+      "--no-record",
+      "-c, --config",
+      "-h, --help",
+    ]
+  ) {
+    assert.ok(HELP.includes(flag), `HELP lacks ${flag}`);
+  }
+  for (const value of Object.values(DEFAULTS)) {
+    if (typeof value !== "boolean") assert.ok(HELP.includes(`(default: ${value})`), `${value}`);
+  }
+});
+
+Deno.test("parseCommandLine returns no flags for no arguments", () => {
+  assert.deepEqual(parseCommandLine([]), { help: false, flags: {} });
+});
+
+Deno.test("parseCommandLine parses every flag", () => {
+  const commandLine = parseCommandLine([
+    "--source",
+    "v4l2",
+    "--command",
+    "cat clip.mjpeg",
+    "--device",
+    "/dev/video2",
+    "--width",
+    "640",
+    "--height=480",
+    "--fps",
+    "12.5",
+    "--quality",
+    "95",
+    "--segment",
+    "0.5e1",
+    "--output",
+    "clips",
+    "--host",
+    "0.0.0.0",
+    "--port",
+    "0",
+    "--record",
+    "--config",
+    "settings.json",
+  ]);
+  assert.deepEqual(commandLine, {
+    help: false,
+    configFile: "settings.json",
+    flags: {
+      source: "v4l2",
+      command: "cat clip.mjpeg",
+      device: "/dev/video2",
+      width: 640,
+      height: 480,
+      fps: 12.5,
+      quality: 95,
+      segment: 5,
+      output: "clips",
+      host: "0.0.0.0",
+      port: 0,
+      record: true,
+    },
+  });
+});
+
+Deno.test("parseCommandLine accepts the short flags -f, -c and -h", () => {
+  assert.deepEqual(parseCommandLine(["-f", "/media/pi/REMOVABLE/output", "-c", "a.json", "-h"]), {
+    help: true,
+    configFile: "a.json",
+    flags: { output: "/media/pi/REMOVABLE/output" },
+  });
+  assert.equal(parseCommandLine(["--help"]).help, true);
+});
+
+Deno.test("parseCommandLine turns recording off with --no-record", () => {
+  assert.deepEqual(parseCommandLine(["--no-record"]).flags, { record: false });
+  // The last of --record / --no-record wins.
+  assert.deepEqual(parseCommandLine(["--no-record", "--record"]).flags, { record: true });
+});
+
+Deno.test("parseCommandLine rejects an unknown flag by name", () => {
+  assertParseError(["--foo"], /^Unknown flag: --foo$/);
+  assertParseError(["-z"], /^Unknown flag: -z$/);
+  assertParseError(["--no-fps"], /^Unknown flag: --no-fps$/);
+});
+
+Deno.test("parseCommandLine rejects a flag with a missing value", () => {
+  assertParseError(["--fps"], /^Missing value for --fps: expected a number greater than 0/);
+  assertParseError(["-f"], /^Missing value for --output: expected a non-empty directory path/);
+  assertParseError(["--width", "--no-record"], /^Missing value for --width: .*--width=VALUE/);
+});
+
+Deno.test("parseCommandLine rejects a value on a boolean flag", () => {
+  assertParseError(["--record=yes"], /^Invalid --record: takes no value$/);
+});
+
+Deno.test("parseCommandLine rejects positional arguments", () => {
+  assertParseError(["recordings"], /^Unexpected argument "recordings": /);
+});
+
+Deno.test("parseCommandLine rejects bad numbers naming the flag, value and range", () => {
+  const cases: [string, string, string][] = [
+    ["width", "a whole number from 16 to 7680", "7681"],
+    ["height", "a whole number from 16 to 4320", "4321"],
+    ["fps", "a number greater than 0 and at most 120", "120.5"],
+    ["quality", "a whole number from 1 to 100", "101"],
+    ["segment", "a number from 1 to 3600", "3601"],
+    ["port", "a whole number from 0 to 65535", "65536"],
+  ];
+  for (const [flag, expected, tooBig] of cases) {
+    const bad = ["abc", "", "12abc", "1e3x", "NaN", "Infinity", "0x10", " 30", "-1", tooBig];
+    if (flag !== "port") bad.push("0");
+    for (const value of bad) {
+      assert.throws(
+        () => parseCommandLine([`--${flag}=${value}`]),
+        new ConfigError(`Invalid --${flag}: expected ${expected}, got ${JSON.stringify(value)}`),
+        `--${flag}=${value}`,
+      );
+    }
+  }
+  assertParseError(["--width", "640.5"], /^Invalid --width: expected a whole number/);
+  assertParseError(["--port", "80.5"], /^Invalid --port: expected a whole number/);
+});
+
+Deno.test("parseCommandLine accepts numbers at the edges of their ranges", () => {
+  const { flags } = parseCommandLine([
+    "--width=16",
+    "--height=4320",
+    "--fps=0.1",
+    "--quality=1",
+    "--segment=3600",
+    "--port=65535",
+  ]);
+  assert.deepEqual(flags, {
+    width: 16,
+    height: 4320,
+    fps: 0.1,
+    quality: 1,
+    segment: 3600,
+    port: 65535,
+  });
+});
+
+Deno.test("parseCommandLine accepts only the known sources", () => {
+  for (const source of ["auto", "rpicam", "v4l2", "test"]) {
+    assert.equal(parseCommandLine(["--source", source]).flags.source, source);
+  }
+  assert.throws(
+    () => parseCommandLine(["--source", "foo"]),
+    new ConfigError(
+      'Invalid --source: expected one of auto, rpicam, v4l2, test, command, got "foo"',
+    ),
+  );
+  assertParseError(["--source", "RPICAM"], /^Invalid --source: /);
+});
+
+Deno.test("parseCommandLine rejects empty strings", () => {
+  for (const flag of ["command", "device", "output", "host"]) {
+    assertParseError(
+      [`--${flag}=`],
+      new RegExp(`^Invalid --${flag}: expected a non-empty .*, got ""$`),
+    );
+  }
+  assertParseError(["--config="], /^Invalid --config: expected a non-empty file path, got ""$/);
+});
+
+Deno.test("parseCommandLine sets source command when --command comes without --source", () => {
+  assert.deepEqual(parseCommandLine(["--command", "cat a.mjpeg"]).flags, {
+    source: "command",
+    command: "cat a.mjpeg",
+  });
+  assert.equal(parseCommandLine(["--command", "x", "--source", "test"]).flags.source, "test");
+});
+
+Deno.test("loadConfig returns frozen defaults with an absolute output it created", async () => {
+  await withTempDir(async (dir) => {
+    const config = await loadConfig(parseCommandLine([]), { cwd: dir });
+    assert.ok(Object.isFrozen(config));
+    assert.deepEqual(config, { ...DEFAULTS, output: join(dir, "recordings") });
+    assert.ok((await Deno.stat(config.output)).isDirectory);
+    assert.throws(() => {
+      (config as { fps: number }).fps = 1;
+    }, TypeError);
+    // The write probe is cleaned up.
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(config.output)), []);
+  });
+});
+
+Deno.test("loadConfig resolves a relative --output against cwd and creates it recursively", async () => {
+  await withTempDir(async (dir) => {
+    const config = await loadConfig(parseCommandLine(["-f", "a/b/c", "--no-record"]), {
+      cwd: dir,
+    });
+    assert.equal(config.output, join(dir, "a", "b", "c"));
+    assert.equal(config.record, false);
+    assert.ok((await Deno.stat(config.output)).isDirectory);
+  });
+});
+
+Deno.test("loadConfig rejects source command without --command", async () => {
+  await withTempDir(async (dir) => {
+    await assertLoadError(
+      loadConfig(parseCommandLine(["--source", "command"]), { cwd: dir }),
+      /^Missing --command: /,
+    );
+  });
+});
+
+Deno.test("loadConfig reads the config file and lets flags override it", async () => {
+  await withTempDir(async (dir) => {
+    const file = await writeJson(join(dir, "config.json"), {
+      source: "test",
+      fps: 10,
+      width: 640,
+      height: 480,
+      record: false,
+      output: join(dir, "from-file"),
+      host: "0.0.0.0",
+    });
+    const config = await loadConfig(
+      parseCommandLine(["-c", "config.json", "--fps", "25", "--record", "--port", "0"]),
+      { cwd: dir },
+    );
+    assert.deepEqual(config, {
+      ...DEFAULTS,
+      source: "test",
+      fps: 25,
+      width: 640,
+      height: 480,
+      record: true,
+      port: 0,
+      output: join(dir, "from-file"),
+      host: "0.0.0.0",
+      configFile: file,
+    });
+    assert.ok(Object.isFrozen(config));
+  });
+});
+
+Deno.test("loadConfig implies source command from a file that gives only a command", async () => {
+  await withTempDir(async (dir) => {
+    await writeJson(join(dir, "config.json"), { command: "cat a.mjpeg" });
+    const fromFile = await loadConfig(parseCommandLine(["-c", "config.json"]), { cwd: dir });
+    assert.equal(fromFile.source, "command");
+    assert.equal(fromFile.command, "cat a.mjpeg");
+    const overridden = await loadConfig(
+      parseCommandLine(["-c", "config.json", "--source", "test"]),
+      { cwd: dir },
+    );
+    assert.equal(overridden.source, "test");
+  });
+});
+
+Deno.test("loadConfig resolves a relative output in the file against the file's directory", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(join(dir, "etc"));
+    await Deno.mkdir(join(dir, "work"));
+    await writeJson(join(dir, "etc", "config.json"), { output: "clips" });
+    const config = await loadConfig(parseCommandLine(["--config", "../etc/config.json"]), {
+      cwd: join(dir, "work"),
+    });
+    assert.equal(config.output, join(dir, "etc", "clips"));
+    assert.equal(config.configFile, join(dir, "etc", "config.json"));
+    assert.ok((await Deno.stat(config.output)).isDirectory);
+
+    // A relative --output still resolves against cwd.
+    const flagged = await loadConfig(
+      parseCommandLine(["--config", "../etc/config.json", "-f", "mine"]),
+      { cwd: join(dir, "work") },
+    );
+    assert.equal(flagged.output, join(dir, "work", "mine"));
+  });
+});
+
+Deno.test("loadConfig rejects an unknown key in the file naming key and file", async () => {
+  await withTempDir(async (dir) => {
+    const file = await writeJson(join(dir, "config.json"), { fps: 10, fsp: 10 });
+    await assertLoadError(
+      loadConfig(parseCommandLine(["-c", file]), { cwd: dir }),
+      new RegExp(`^Unknown key "fsp" in ${RegExp.escape(file)}: expected one of source, `),
+    );
+    await writeJson(file, { configFile: "other.json" });
+    await assertLoadError(
+      loadConfig(parseCommandLine(["-c", file]), { cwd: dir }),
+      /^Unknown key "configFile" in /,
+    );
+  });
+});
+
+Deno.test("loadConfig rejects a wrong JSON type in the file naming key and file", async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, "config.json");
+    const cases: [Record<string, unknown>, string][] = [
+      [
+        { fps: "30" },
+        `Invalid "fps" in ${file}: expected a number greater than 0 and at most 120, got "30" (a string, not a JSON number)`,
+      ],
+      [
+        { fps: 0 },
+        `Invalid "fps" in ${file}: expected a number greater than 0 and at most 120, got 0`,
+      ],
+      [
+        { width: 640.5 },
+        `Invalid "width" in ${file}: expected a whole number from 16 to 7680, got 640.5`,
+      ],
+      [
+        { record: "no" },
+        `Invalid "record" in ${file}: expected true or false, got "no" (a string, not a JSON boolean)`,
+      ],
+      [
+        { port: null },
+        `Invalid "port" in ${file}: expected a whole number from 0 to 65535, got null`,
+      ],
+      [
+        { source: "foo" },
+        `Invalid "source" in ${file}: expected one of auto, rpicam, v4l2, test, command, got "foo"`,
+      ],
+      [{ output: 5 }, `Invalid "output" in ${file}: expected a non-empty directory path, got 5`],
+    ];
+    for (const [settings, message] of cases) {
+      await writeJson(file, settings);
+      const error = await assertLoadError(
+        loadConfig(parseCommandLine(["-c", file]), { cwd: dir }),
+        /^Invalid "/,
+      );
+      assert.equal(error.message, message);
+    }
+  });
+});
+
+Deno.test("loadConfig rejects a missing config file naming it", async () => {
+  await withTempDir(async (dir) => {
+    await assertLoadError(
+      loadConfig(parseCommandLine(["-c", "missing.json"]), { cwd: dir }),
+      new RegExp(
+        `^Invalid --config: cannot read ${
+          RegExp.escape(join(dir, "missing.json"))
+        }: file not found$`,
+      ),
+    );
+    await assertLoadError(
+      loadConfig(parseCommandLine(["-c", "."]), { cwd: dir }),
+      new RegExp(`^Invalid --config: cannot read ${RegExp.escape(dir)}: `),
+    );
+  });
+});
+
+Deno.test("loadConfig rejects invalid JSON and a non-object naming the file", async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, "config.json");
+    await Deno.writeTextFile(file, "{ fps: 10 }");
+    await assertLoadError(
+      loadConfig(parseCommandLine(["-c", file]), { cwd: dir }),
+      new RegExp(`^Invalid --config: ${RegExp.escape(file)} is not valid JSON: .+`),
+    );
+    await writeJson(file, [{ fps: 10 }]);
+    await assertLoadError(
+      loadConfig(parseCommandLine(["-c", file]), { cwd: dir }),
+      new RegExp(
+        `^Invalid --config: ${RegExp.escape(file)} must hold a JSON object, got an array$`,
+      ),
+    );
+  });
+});
+
+Deno.test("loadConfig rejects an output directory it cannot write", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(join(dir, "file.txt"), "not a directory");
+    const output = join(dir, "file.txt", "sub");
+    const error = await assertLoadError(
+      loadConfig(parseCommandLine(["--output", output]), { cwd: dir }),
+      new RegExp(`^Invalid --output: cannot write to ${RegExp.escape(output)}: .+`),
+    );
+    assert.ok(error.cause instanceof Deno.errors.NotADirectory);
+
+    // Coming from the file, the message points at the file instead.
+    const file = await writeJson(join(dir, "config.json"), { output: "file.txt/sub" });
+    await assertLoadError(
+      loadConfig(parseCommandLine(["-c", file]), { cwd: dir }),
+      new RegExp(
+        `^Invalid "output" in ${RegExp.escape(file)}: cannot write to ${RegExp.escape(output)}: `,
+      ),
+    );
+  });
+});
