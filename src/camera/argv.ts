@@ -1,0 +1,211 @@
+/**
+ * Pure argv builders for the programs that produce MJPEG on stdout: rpicam-vid, ffmpeg reading a
+ * V4L2 webcam or a test pattern, and a user command. Nothing here spawns or touches the system.
+ *
+ * @module
+ */
+
+/** What the capture should look like, whichever program produces it. */
+export interface CaptureOptions {
+  /** Frame width in pixels. */
+  width: number;
+  /** Frame height in pixels. */
+  height: number;
+  /** Frames per second. */
+  fps: number;
+  /** JPEG quality, 1 (worst) to 100 (best). */
+  quality: number;
+}
+
+/** Options of {@linkcode v4l2Argv}. */
+export interface V4l2ArgvOptions extends CaptureOptions {
+  /** True when the camera offers MJPEG itself, so frames are copied instead of encoded. */
+  cameraGivesMjpeg: boolean;
+}
+
+/** Options of {@linkcode testPatternArgv}. */
+export interface TestPatternArgvOptions extends CaptureOptions {
+  /** A TrueType font for a drawtext wall clock; without one the pattern has no clock. */
+  fontFile?: string;
+}
+
+const FFMPEG_PREFIX = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error"] as const;
+
+/**
+ * Builds the argv of rpicam-vid (or libcamera-vid) printing MJPEG on stdout until killed.
+ *
+ * @example Usage
+ * ```ts
+ * import { rpicamArgv } from "./argv.ts";
+ * const argv = rpicamArgv("rpicam-vid", { width: 1280, height: 720, fps: 30, quality: 80 });
+ * // ["rpicam-vid", "-t", "0", "-n", "--codec", "mjpeg", "--width", "1280", ...]
+ * ```
+ */
+export function rpicamArgv(program: string, options: CaptureOptions): string[] {
+  return [
+    program,
+    "-t",
+    "0",
+    "-n",
+    "--codec",
+    "mjpeg",
+    "--width",
+    String(options.width),
+    "--height",
+    String(options.height),
+    "--framerate",
+    String(options.fps),
+    "-q",
+    String(options.quality),
+    "--flush",
+    "-o",
+    "-",
+  ];
+}
+
+/**
+ * Builds the argv of ffmpeg reading a V4L2 webcam and printing MJPEG on stdout: the camera's own
+ * JPEGs are copied when it gives MJPEG, raw frames are encoded otherwise.
+ */
+export function v4l2Argv(device: string, options: V4l2ArgvOptions): string[] {
+  const size = `${options.width}x${options.height}`;
+  const fps = String(options.fps);
+  if (options.cameraGivesMjpeg) {
+    return [
+      ...FFMPEG_PREFIX,
+      "-f",
+      "v4l2",
+      "-input_format",
+      "mjpeg",
+      "-video_size",
+      size,
+      "-framerate",
+      fps,
+      "-i",
+      device,
+      "-c:v",
+      "copy",
+      "-f",
+      "mjpeg",
+      "-",
+    ];
+  }
+  return [
+    ...FFMPEG_PREFIX,
+    "-f",
+    "v4l2",
+    "-video_size",
+    size,
+    "-framerate",
+    fps,
+    "-i",
+    device,
+    ...mjpegEncoderArgs(options.quality),
+    "-f",
+    "mjpeg",
+    "-",
+  ];
+}
+
+/**
+ * Builds the argv of ffmpeg printing a moving test pattern as MJPEG on stdout, paced in real time.
+ * `testsrc` shows a running time counter; with `fontFile` a wall clock is drawn as well, so a
+ * viewer can tell a live stream from a stalled one.
+ */
+export function testPatternArgv(options: TestPatternArgvOptions): string[] {
+  const source = `testsrc=size=${options.width}x${options.height}:rate=${options.fps}`;
+  const filter = options.fontFile === undefined ? [] : ["-vf", clockFilter(options)];
+  return [
+    ...FFMPEG_PREFIX,
+    "-re",
+    "-f",
+    "lavfi",
+    "-i",
+    source,
+    ...filter,
+    ...mjpegEncoderArgs(options.quality),
+    "-f",
+    "mjpeg",
+    "-",
+  ];
+}
+
+/** Builds the argv that runs `command` through `sh -c`, so that user pipelines work. */
+export function commandArgv(command: string): string[] {
+  return ["sh", "-c", command];
+}
+
+/**
+ * Maps JPEG quality 1..100 to ffmpeg's `-q:v` 2..31 (lower is better): 100 gives 2, 1 gives 31,
+ * and a higher quality never gives a higher scale.
+ *
+ * @throws {RangeError} When `quality` is not a number from 1 to 100.
+ */
+export function jpegQualityToQscale(quality: number): number {
+  if (!(quality >= 1 && quality <= 100)) {
+    throw new RangeError(`Cannot map JPEG quality: expected 1 to 100, got ${quality}`);
+  }
+  return 2 + Math.round((100 - quality) * 29 / 99);
+}
+
+/** What a V4L2 camera offers, as listed by ffmpeg. */
+export interface V4l2Formats {
+  /** True when one of the formats is compressed MJPEG. */
+  mjpeg: boolean;
+  /** The format names in listing order, e.g. `["mjpeg", "yuyv422"]`. */
+  formats: string[];
+}
+
+// One line of ffmpeg's v4l2 `list_formats`, after the `[video4linux2,v4l2 @ 0x...]` prefix:
+// "Compressed:       mjpeg :          Motion-JPEG : 1920x1080 1280x720"
+const FORMAT_LINE = /(Raw|Compressed)\s*:\s*(\S+)\s*:.*:/;
+
+/**
+ * Parses the stderr of `ffmpeg -hide_banner -f v4l2 -list_formats all -i DEVICE` and tells
+ * whether the camera offers MJPEG.
+ */
+export function parseV4l2Formats(stderr: string): V4l2Formats {
+  const formats: string[] = [];
+  let mjpeg = false;
+  for (const line of stderr.split(/\r?\n/)) {
+    const match = FORMAT_LINE.exec(line);
+    if (match === null) continue;
+    const [, kind, name] = match;
+    // ffmpeg prints "Unsupported" for a pixel format or codec it has no name for.
+    if (name === "Unsupported") continue;
+    if (!formats.includes(name)) formats.push(name);
+    if (kind === "Compressed" && name === "mjpeg") mjpeg = true;
+  }
+  return { mjpeg, formats };
+}
+
+function mjpegEncoderArgs(quality: number): string[] {
+  // The mjpeg encoder wants full-range 4:2:0, which ffmpeg 5 still calls yuvj420p.
+  return ["-c:v", "mjpeg", "-q:v", String(jpegQualityToQscale(quality)), "-pix_fmt", "yuvj420p"];
+}
+
+function clockFilter(options: TestPatternArgvOptions): string {
+  const fontSize = Math.max(12, Math.round(options.height / 18));
+  const drawtext = [
+    `fontfile=${escapeOptionValue(options.fontFile!)}`,
+    "text=%{localtime}",
+    `fontsize=${fontSize}`,
+    "fontcolor=white",
+    "box=1",
+    "boxcolor=black@0.6",
+    "boxborderw=6",
+    "x=8",
+    "y=h-th-14",
+  ].join(":");
+  return `drawtext=${escapeFiltergraph(drawtext)}`;
+}
+
+// ffmpeg unescapes a filter argument twice: once as part of the filtergraph, once as an option
+// value. See "Notes on filtergraph escaping" in ffmpeg-filters(1).
+function escapeOptionValue(value: string): string {
+  return value.replace(/[\\':]/g, "\\$&");
+}
+
+function escapeFiltergraph(description: string): string {
+  return description.replace(/[\\'\[\],;]/g, "\\$&");
+}

@@ -1,0 +1,257 @@
+/**
+ * Chooses the program that will produce MJPEG: the Pi camera (rpicam-vid), a V4L2 webcam
+ * through ffmpeg, ffmpeg's test pattern, or a user command. The system is reached only through
+ * a {@linkcode SystemProbe}, so the rules can be tested with an in-memory one.
+ *
+ * @module
+ */
+
+import {
+  type CaptureOptions,
+  commandArgv,
+  parseV4l2Formats,
+  rpicamArgv,
+  testPatternArgv,
+  v4l2Argv,
+} from "./argv.ts";
+import type { SourceKind } from "../config.ts";
+
+export type { SourceKind };
+
+/** What the configuration asks for. */
+export interface SourceRequest extends CaptureOptions {
+  /** The kind of source, or `"auto"`. */
+  source: SourceKind;
+  /** Shell command printing MJPEG on stdout; required when `source` is `"command"`. */
+  command?: string;
+  /** V4L2 device, e.g. `/dev/video0`. */
+  device: string;
+}
+
+/** The source that was chosen, ready to spawn. */
+export interface ResolvedSource {
+  /** The kind of source chosen; never `"auto"`. */
+  kind: "rpicam" | "v4l2" | "test" | "command";
+  /** Full argv; `argv[0]` is the program. */
+  argv: string[];
+  /** Human text, e.g. `"v4l2 /dev/video0 (MJPEG copied)"`. */
+  description: string;
+  /** For `"auto"`: why this source was picked. */
+  reason?: string;
+}
+
+/** The questions source resolution asks of the system. */
+export interface SystemProbe {
+  /** The path of an executable found on PATH, or `undefined`. */
+  findExecutable(name: string): Promise<string | undefined>;
+  /** Whether a path exists (a device node counts). */
+  exists(path: string): Promise<boolean>;
+  /** The stderr of `ffmpeg -hide_banner -f v4l2 -list_formats all -i DEVICE`. */
+  listV4l2Formats(device: string): Promise<string>;
+  /** A TrueType font usable by ffmpeg's drawtext, if one is installed. */
+  fontFile(): Promise<string | undefined>;
+}
+
+const LIST_FORMATS_TIMEOUT_MS = 5_000;
+
+const FONT_FILES = [
+  "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", // Debian, Raspberry Pi OS
+  "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+  "/usr/share/fonts/TTF/DejaVuSansMono.ttf", // Arch
+  "/usr/share/fonts/dejavu-sans-mono-fonts/DejaVuSansMono.ttf", // Fedora
+  "/usr/share/fonts/dejavu/DejaVuSansMono.ttf", // Alpine
+  "/usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf",
+];
+
+/** The real {@linkcode SystemProbe}, asking the running system through Deno. */
+export const systemProbe: SystemProbe = {
+  findExecutable,
+  exists: pathExists,
+  listV4l2Formats,
+  async fontFile() {
+    for (const path of FONT_FILES) {
+      if (await pathExists(path)) return path;
+    }
+    return undefined;
+  },
+};
+
+/**
+ * Resolves a {@linkcode SourceRequest} to the argv to spawn.
+ *
+ * `"auto"` picks rpicam when rpicam-vid or libcamera-vid is on PATH, else the V4L2 device when
+ * it exists, else the test pattern, and says why in `reason`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { resolveSource } from "./detect.ts";
+ * const source = await resolveSource({
+ *   source: "auto",
+ *   device: "/dev/video0",
+ *   width: 1280,
+ *   height: 720,
+ *   fps: 30,
+ *   quality: 80,
+ * });
+ * console.log(`Camera: ${source.description} (${source.reason})`);
+ * ```
+ *
+ * @throws {TypeError} When `source` is unknown, or `"command"` comes without a command.
+ * @throws {Error} When the requested rpicam tool or V4L2 device is not there.
+ */
+export async function resolveSource(
+  request: SourceRequest,
+  probe: SystemProbe = systemProbe,
+): Promise<ResolvedSource> {
+  switch (request.source) {
+    case "rpicam": {
+      const found = await findRpicam(probe);
+      if (found === undefined) {
+        throw new Error(
+          "Cannot use source rpicam: neither rpicam-vid nor libcamera-vid is on PATH",
+        );
+      }
+      return rpicamSource(found, request);
+    }
+    case "v4l2":
+      if (!await probe.exists(request.device)) {
+        throw new Error(`Cannot use source v4l2: ${request.device} does not exist`);
+      }
+      return await v4l2Source(request, probe);
+    case "test":
+      return await testSource(request, probe);
+    case "command": {
+      const command = request.command?.trim() ?? "";
+      if (command === "") {
+        throw new TypeError("Cannot use source command: no command given");
+      }
+      return {
+        kind: "command",
+        argv: commandArgv(command),
+        description: `command: ${command}`,
+      };
+    }
+    case "auto":
+      return await autoSource(request, probe);
+    default:
+      throw new TypeError(`Cannot resolve source: unknown kind "${request.source}"`);
+  }
+}
+
+interface FoundRpicam {
+  name: "rpicam-vid" | "libcamera-vid";
+  path: string;
+}
+
+async function findRpicam(probe: SystemProbe): Promise<FoundRpicam | undefined> {
+  // Raspberry Pi OS before Bookworm only has the libcamera-* names.
+  for (const name of ["rpicam-vid", "libcamera-vid"] as const) {
+    const path = await probe.findExecutable(name);
+    if (path !== undefined) return { name, path };
+  }
+  return undefined;
+}
+
+function rpicamSource(found: FoundRpicam, options: CaptureOptions): ResolvedSource {
+  return {
+    kind: "rpicam",
+    argv: rpicamArgv(found.path, options),
+    description: `rpicam (${found.name})`,
+  };
+}
+
+async function v4l2Source(request: SourceRequest, probe: SystemProbe): Promise<ResolvedSource> {
+  const { mjpeg } = parseV4l2Formats(await probe.listV4l2Formats(request.device));
+  return {
+    kind: "v4l2",
+    argv: v4l2Argv(request.device, { ...captureOptions(request), cameraGivesMjpeg: mjpeg }),
+    description: `v4l2 ${request.device} (${mjpeg ? "MJPEG copied" : "encoded to MJPEG"})`,
+  };
+}
+
+async function testSource(request: SourceRequest, probe: SystemProbe): Promise<ResolvedSource> {
+  const fontFile = await probe.fontFile();
+  const options = captureOptions(request);
+  return {
+    kind: "test",
+    argv: testPatternArgv(fontFile === undefined ? options : { ...options, fontFile }),
+    description: `test pattern ${request.width}x${request.height}@${request.fps}`,
+  };
+}
+
+async function autoSource(request: SourceRequest, probe: SystemProbe): Promise<ResolvedSource> {
+  const found = await findRpicam(probe);
+  if (found !== undefined) {
+    const reason = found.name === "rpicam-vid"
+      ? `rpicam-vid found at ${found.path}`
+      : `rpicam-vid not found, libcamera-vid found at ${found.path}`;
+    return { ...rpicamSource(found, request), reason };
+  }
+  const noRpicam = "neither rpicam-vid nor libcamera-vid on PATH";
+  if (await probe.exists(request.device)) {
+    return { ...await v4l2Source(request, probe), reason: `${noRpicam}, ${request.device} found` };
+  }
+  return {
+    ...await testSource(request, probe),
+    reason: `${noRpicam}, ${request.device} not found`,
+  };
+}
+
+function captureOptions(request: SourceRequest): CaptureOptions {
+  const { width, height, fps, quality } = request;
+  return { width, height, fps, quality };
+}
+
+async function findExecutable(name: string): Promise<string | undefined> {
+  if (name.includes("/")) return await isExecutableFile(name) ? name : undefined;
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    // An empty PATH entry means the current directory.
+    const path = dir === "" ? `./${name}` : `${dir.replace(/\/+$/, "")}/${name}`;
+    if (await isExecutableFile(path)) return path;
+  }
+  return undefined;
+}
+
+async function pathExists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+async function listV4l2Formats(device: string): Promise<string> {
+  const command = new Deno.Command("ffmpeg", {
+    args: ["-hide_banner", "-nostdin", "-f", "v4l2", "-list_formats", "all", "-i", device],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    signal: AbortSignal.timeout(LIST_FORMATS_TIMEOUT_MS),
+  });
+  let output: Deno.CommandOutput;
+  try {
+    output = await command.output();
+  } catch (error) {
+    throw new Error(`Cannot list formats of ${device}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  // ffmpeg always exits non-zero here ("Immediate exit requested"); only a kill means it hung.
+  if (output.signal !== null) {
+    throw new Error(
+      `Cannot list formats of ${device}: ffmpeg did not finish within ${LIST_FORMATS_TIMEOUT_MS} ms`,
+    );
+  }
+  return new TextDecoder().decode(output.stderr);
+}
+
+async function isExecutableFile(path: string): Promise<boolean> {
+  try {
+    const info = await Deno.stat(path);
+    return info.isFile && info.mode !== null && (info.mode & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}
