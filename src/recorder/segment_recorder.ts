@@ -190,19 +190,17 @@ export class SegmentRecorder {
   async #afterExit(): Promise<void> {
     await this.#saving; // the clip ffmpeg closed last may still be on its way to its name
     const open = this.#current;
-    if (open) {
+    this.#current = null;
+    if (open && await exists(join(this.#options.output, open.file))) {
       this.#nextSeq = Math.max(this.#nextSeq, open.seq + 1);
-      const path = join(this.#options.output, open.file);
-      if (await exists(path)) {
-        this.#save({
-          seq: open.seq,
-          start: open.start ?? Date.now(),
-          duration: null,
-          complete: false,
-        });
-      }
+      this.#save({
+        seq: open.seq,
+        start: open.start ?? Date.now(),
+        duration: null,
+        complete: false,
+      });
+      await this.#saving;
     }
-    await this.#saving;
   }
 
   /** Finds the next sequence number, and names clips a power cut left open. */

@@ -6,6 +6,8 @@ export interface ListenOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
+  /** How long shutdown() waits for connections to finish. Default 3 s. */
+  shutdownGraceMs?: number;
 }
 
 /** A listening server. */
@@ -13,8 +15,17 @@ export interface Listening {
   /** Base URL, e.g. `http://127.0.0.1:8080`. */
   readonly url: string;
   readonly port: number;
-  /** Ends open live-view streams, then stops the server once other requests finish. */
+  /**
+   * Ends open live-view streams and stops accepting; resolves when the other requests have
+   * finished, or after `shutdownGraceMs` (see {@linkcode finished}).
+   */
   shutdown(): Promise<void>;
+  /**
+   * Resolves when every connection is closed. A client that stopped reading keeps its
+   * connection blocked in a write the server cannot cancel (`Deno.serve` has no forced
+   * close), so this may only happen when that client goes away or the process exits.
+   */
+  readonly finished: Promise<void>;
 }
 
 /** Serves `app` with `Deno.serve`; throws a sentence naming the address when it cannot listen. */
@@ -39,9 +50,15 @@ export function listen(app: Hono, streams: MjpegStreams, options: ListenOptions)
   return {
     url: `http://${host}:${port}`,
     port,
+    finished: server.finished,
     async shutdown() {
-      streams.closeAll();
-      await server.shutdown();
+      await streams.closeAll();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        server.shutdown(),
+        new Promise((resolve) => timer = setTimeout(resolve, options.shutdownGraceMs ?? 3000)),
+      ]);
+      clearTimeout(timer);
     },
   };
 }

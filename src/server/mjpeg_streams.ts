@@ -17,7 +17,8 @@ const PART_END = encoder.encode(`\r\n--${BOUNDARY}\r\n`);
  */
 export class MjpegStreams {
   readonly #hub: FrameHub;
-  readonly #open = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  /** How to end each open stream: cancel its hub subscription. */
+  readonly #open = new Set<() => Promise<void>>();
 
   constructor(hub: FrameHub) {
     this.#hub = hub;
@@ -31,29 +32,25 @@ export class MjpegStreams {
   /** A new live-view response. */
   response(): Response {
     const frames = this.#hub.newest().readable.getReader();
-    let self: ReadableStreamDefaultController<Uint8Array>;
+    const end = () => {
+      this.#open.delete(end);
+      return frames.cancel();
+    };
+    this.#open.add(end);
     const body = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        self = controller;
-        this.#open.add(controller);
-        controller.enqueue(FIRST_BOUNDARY);
-      },
+      start: (controller) => controller.enqueue(FIRST_BOUNDARY),
       // highWaterMark 0: asked for a frame only when the previous one has left for the socket.
       pull: async (controller) => {
         const { value: frame, done } = await frames.read();
         if (done) {
-          this.#open.delete(controller);
-          controller.close();
-          return;
+          this.#open.delete(end);
+          return controller.close();
         }
         controller.enqueue(partHeader(frame));
         controller.enqueue(frame.data);
         controller.enqueue(PART_END);
       },
-      cancel: () => {
-        this.#open.delete(self);
-        return frames.cancel();
-      },
+      cancel: end,
     }, { highWaterMark: 0 });
     return new Response(body, {
       headers: {
@@ -65,19 +62,9 @@ export class MjpegStreams {
     });
   }
 
-  /**
-   * Ends every open stream at once, even one whose client stopped reading (a graceful end
-   * would wait for it to drain): `Deno.serve`'s shutdown waits for open responses.
-   */
-  closeAll(): void {
-    for (const controller of this.#open) {
-      try {
-        controller.error(new Error("Server is shutting down"));
-      } catch {
-        // Already closed.
-      }
-    }
-    this.#open.clear();
+  /** Ends every open stream (on shutdown); each closes once its client has taken what was sent. */
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.#open].map((end) => end()));
   }
 }
 

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what videorecorder needs and is missing: ffmpeg (Debian package) and Deno 2 (from
+# npm, since Deno's own download host may be unreachable). Idempotent; quiet when all is there.
+set -euo pipefail
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_updated=""
+apt_install() {
+  if [ -z "$apt_updated" ]; then
+    echo "setup: apt-get update" >&2
+    as_root apt-get update -qq
+    apt_updated=1
+  fi
+  echo "setup: installing $*" >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then
+  apt_install ffmpeg
+fi
+
+deno_major() { deno --version 2>/dev/null | sed -n 's/^deno \([0-9]*\)\..*/\1/p'; }
+if [ "$(deno_major)" != "2" ]; then
+  if ! command -v npm >/dev/null; then
+    apt_install nodejs npm
+  fi
+  echo "setup: installing Deno 2 from npm" >&2
+  as_root npm install -g --no-fund --no-audit "deno@^2" >/dev/null
+  hash -r
+  if [ "$(deno_major)" != "2" ]; then
+    echo "setup: Deno 2 is still not on PATH after 'npm install -g deno'" >&2
+    exit 1
+  fi
+fi
