@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { RECORDING_PATTERN } from "../storage/clip_name.ts";
+import { recordingPattern } from "../storage/clip_name.ts";
 
 /** Options for {@linkcode segmenterArgv}. */
 export interface SegmenterOptions {
@@ -54,7 +54,7 @@ export function segmenterArgv(options: SegmenterOptions): string[] {
     "pipe:2",
     "-segment_list_type",
     "csv",
-    join(options.output, RECORDING_PATTERN),
+    join(options.output, recordingPattern()),
   ];
 }
 

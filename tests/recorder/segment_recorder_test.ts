@@ -156,8 +156,8 @@ Deno.test("SegmentRecorder names clips a power cut left open and numbers after t
   await r.recorder.stop();
   const names = await listClips(r.output);
   assert.deepEqual(names.map((n) => parseClipName(n)), [
-    { seq: 7, start: parseClipName(names[0])!.start, recording: false },
-    { seq: 8, start: parseClipName(names[1])!.start, recording: false },
+    { seq: 7, start: parseClipName(names[0])!.start, recording: false, ext: "mkv" },
+    { seq: 8, start: parseClipName(names[1])!.start, recording: false, ext: "mkv" },
   ]);
   assert.equal((await probeClip(join(r.output, names[0]))).frames, 10);
 });

@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import { parseSegmentListLine, segmenterArgv } from "../../src/recorder/segmenter_argv.ts";
+
+function valueOf(argv: string[], flag: string): string | undefined {
+  const at = argv.indexOf(flag);
+  return at < 0 ? undefined : argv[at + 1];
+}
+
+Deno.test("segmenterArgv copies MJPEG from stdin into flushed Matroska clips", () => {
+  const argv = segmenterArgv({ output: "/card/clips", segmentSeconds: 60, startNumber: 42 });
+  assert.equal(argv[0], "ffmpeg");
+  assert.equal(valueOf(argv, "-f"), "mjpeg");
+  assert.equal(valueOf(argv, "-i"), "pipe:0");
+  assert.equal(valueOf(argv, "-use_wallclock_as_timestamps"), "1");
+  assert.equal(valueOf(argv, "-c"), "copy");
+  assert.equal(valueOf(argv, "-segment_time"), "60");
+  assert.equal(valueOf(argv, "-segment_format"), "matroska");
+  assert.match(valueOf(argv, "-segment_format_options")!, /flush_packets=1/);
+  assert.equal(valueOf(argv, "-segment_start_number"), "42");
+  assert.equal(valueOf(argv, "-segment_list"), "pipe:2");
+  assert.equal(argv.at(-1), "/card/clips/%06d.recording.mkv");
+});
+
+Deno.test("parseSegmentListLine reads ffmpeg's CSV lines and ignores log lines", () => {
+  assert.deepEqual(parseSegmentListLine("000042.recording.mkv,0.000000,60.033333"), {
+    file: "000042.recording.mkv",
+    start: 0,
+    end: 60.033333,
+  });
+  for (
+    const line of [
+      "[segment @ 0x55d7] Non-monotonous DTS in output stream 0:0; previous: 0, current: 0",
+      "Opening 'x.mkv' for writing",
+      "../x.mkv,0.0,1.0",
+      "000042.recording.mkv,abc,1",
+    ]
+  ) {
+    assert.equal(parseSegmentListLine(line), undefined, line);
+  }
+});
