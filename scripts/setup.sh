@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what videorecorder needs and is missing: ffmpeg (Debian package) and Deno 2 (from
-# npm, since Deno's own download host may be unreachable). Idempotent; quiet when all is there.
+# npm, since Deno's own download host may be unreachable). With --dev, also what the tests
+# need: Debian's Chromium (browser tests). Idempotent; quiet when all is there.
 set -euo pipefail
+dev=""
+[ "${1:-}" = "--dev" ] && dev=1
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -20,6 +23,9 @@ apt_install() {
 
 if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then
   apt_install ffmpeg
+fi
+if [ -n "$dev" ] && [ ! -x /usr/bin/chromium ]; then
+  apt_install chromium
 fi
 
 deno_major() { deno --version 2>/dev/null | sed -n 's/^deno \([0-9]*\)\..*/\1/p'; }

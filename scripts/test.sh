@@ -3,7 +3,7 @@
 # Ends with the summary line "N passed, N failed" (CI reads it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --dev
 export NO_COLOR=1
 deno fmt --check
 deno lint
