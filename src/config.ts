@@ -37,6 +37,9 @@ import { dirname, join, resolve } from "node:path";
  */
 export type SourceKind = "auto" | "rpicam" | "v4l2" | "test" | "command";
 
+/** The codec setting: a codec, or `auto`. */
+export type CodecSetting = "auto" | "mjpeg" | "h264";
+
 /** The validated settings the recorder runs with; {@linkcode loadConfig} returns it frozen. */
 export interface Config {
   /** Where frames come from. Default `"auto"`. */
@@ -63,6 +66,20 @@ export interface Config {
   port: number;
   /** Whether to start recording at launch. Default true. */
   record: boolean;
+  /** `mjpeg`, `h264`, or `auto` (H.264 for the Pi camera, MJPEG otherwise). Default `"auto"`. */
+  codec: CodecSetting;
+  /** H.264 bits per second; 0 picks about 0.1 bit per pixel. Default 0. */
+  bitrate: number;
+  /** H.264 keyframe interval in frames; 0 means one second's worth. Default 0. */
+  intra: number;
+  /** H.264 profile. Default `"high"`. */
+  profile: "baseline" | "main" | "high";
+  /** H.264 level. Default `"4.2"`. */
+  level: "4" | "4.1" | "4.2";
+  /** Live-view size and rate in H.264 mode (decoded from the camera's stream). */
+  previewWidth: number;
+  previewHeight: number;
+  previewFps: number;
   /** The absolute path of the JSON file loaded, if any. */
   configFile?: string;
 }
@@ -80,6 +97,14 @@ export const DEFAULTS: Readonly<Omit<Config, "command" | "configFile">> = Object
   host: "127.0.0.1",
   port: 8080,
   record: true,
+  codec: "auto",
+  bitrate: 0,
+  intra: 0,
+  profile: "high",
+  level: "4.2",
+  previewWidth: 640,
+  previewHeight: 360,
+  previewFps: 5,
 });
 
 /**
@@ -134,6 +159,17 @@ Options:
   --port PORT        web server port, 0 to 65535; 0 picks a free one (default: ${DEFAULTS.port})
   --record           start recording at launch (default)
   --no-record        start with recording off
+  --codec CODEC      auto, mjpeg or h264; auto is h264 for the Pi camera (its hardware
+                     encoder), mjpeg otherwise (default: ${DEFAULTS.codec})
+  --bitrate BPS      H.264 bits per second, e.g. 6000000 or 6M; 0 picks about 0.1 bit
+                     per pixel (default: ${DEFAULTS.bitrate})
+  --intra FRAMES     H.264 keyframe interval; 0 is one second (default: ${DEFAULTS.intra})
+  --profile NAME     H.264 profile: baseline, main or high (default: ${DEFAULTS.profile})
+  --level LEVEL      H.264 level: 4, 4.1 or 4.2 (default: ${DEFAULTS.level})
+  --preview-width PIXELS   live view width in H.264 mode (default: ${DEFAULTS.previewWidth})
+  --preview-height PIXELS  live view height in H.264 mode (default: ${DEFAULTS.previewHeight})
+  --preview-fps RATE       live view rate in H.264 mode, decoded only while someone
+                           watches (default: ${DEFAULTS.previewFps})
   -c, --config FILE  JSON file with any of the settings above as keys, e.g.
                      {"fps": 15, "output": "/media/pi/REMOVABLE/output"}
                      flags override the file; a relative output is resolved
@@ -145,6 +181,40 @@ Options:
 type SettingKey = Exclude<keyof Config, "configFile">;
 
 const SOURCES: readonly SourceKind[] = ["auto", "rpicam", "v4l2", "test", "command"];
+
+/** The flag of a setting: `previewWidth` → `preview-width`. */
+function flagOf(key: SettingKey): string {
+  return key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+}
+
+/** The setting of a flag name (without dashes), if any. */
+function keyOf(flag: string): SettingKey | undefined {
+  return SETTING_KEYS.find((key) => flagOf(key) === flag);
+}
+
+function enumRule(values: readonly string[]): Rule {
+  return {
+    type: "string",
+    expected: `one of ${values.join(", ")}`,
+    check: (value) => values.includes(value as string) ? value : undefined,
+    fromText: (text) => text,
+  };
+}
+
+/** Bits per second: a whole number, or with a k/M suffix (powers of 1000). */
+function bitrateRule(): Rule {
+  const rule = numberRule(0, 100_000_000, { integer: true });
+  return {
+    ...rule,
+    expected: "bits per second from 0 to 100M, e.g. 6000000 or 6M",
+    fromText(text) {
+      const match = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(text);
+      if (!match) return undefined;
+      const scale = { "": 1, k: 1e3, K: 1e3, m: 1e6, M: 1e6 }[match[2]]!;
+      return Math.round(Number(match[1]) * scale);
+    },
+  };
+}
 
 /** How one setting is checked, from a flag's text or from a JSON value. */
 interface Rule {
@@ -195,12 +265,7 @@ function stringRule(expected: string): Rule {
 }
 
 const RULES: Readonly<Record<SettingKey, Rule>> = {
-  source: {
-    type: "string",
-    expected: `one of ${SOURCES.join(", ")}`,
-    check: (value) => SOURCES.includes(value as SourceKind) ? value : undefined,
-    fromText: (text) => text,
-  },
+  source: enumRule(SOURCES),
   command: stringRule("a non-empty shell command"),
   device: stringRule("a non-empty device path"),
   width: numberRule(16, 7680, { integer: true }),
@@ -217,6 +282,14 @@ const RULES: Readonly<Record<SettingKey, Rule>> = {
     check: (value) => typeof value === "boolean" ? value : undefined,
     fromText: () => undefined,
   },
+  codec: enumRule(["auto", "mjpeg", "h264"]),
+  bitrate: bitrateRule(),
+  intra: numberRule(0, 1000, { integer: true }),
+  profile: enumRule(["baseline", "main", "high"]),
+  level: enumRule(["4", "4.1", "4.2"]),
+  previewWidth: numberRule(16, 1920, { integer: true }),
+  previewHeight: numberRule(16, 1080, { integer: true }),
+  previewFps: numberRule(0, 30, { aboveMin: true }),
 };
 
 const SETTING_KEYS = Object.keys(RULES) as SettingKey[];
@@ -238,6 +311,14 @@ const PARSE_OPTIONS = {
   host: { type: "string" },
   port: { type: "string" },
   record: { type: "boolean" },
+  codec: { type: "string" },
+  bitrate: { type: "string" },
+  intra: { type: "string" },
+  profile: { type: "string" },
+  level: { type: "string" },
+  "preview-width": { type: "string" },
+  "preview-height": { type: "string" },
+  "preview-fps": { type: "string" },
   config: { type: "string", short: "c" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -274,12 +355,12 @@ export function parseCommandLine(args: string[]): CommandLine {
 
   const flags: Record<string, unknown> = {};
   for (const key of VALUE_KEYS) {
-    const text = values[key];
+    const text = values[flagOf(key)];
     if (typeof text !== "string") continue;
     const value = RULES[key].check(RULES[key].fromText(text));
     if (value === undefined) {
       throw new ConfigError(
-        `Invalid --${key}: expected ${RULES[key].expected}, got ${JSON.stringify(text)}`,
+        `Invalid --${flagOf(key)}: expected ${RULES[key].expected}, got ${JSON.stringify(text)}`,
       );
     }
     flags[key] = value;
@@ -389,7 +470,8 @@ function toConfigError(error: unknown): unknown {
     }
   }
   if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && flag !== undefined) {
-    const expected = RULES[flag.slice(2) as SettingKey]?.expected ?? "a value";
+    const key = keyOf(flag.slice(2));
+    const expected = key ? RULES[key].expected : "a value";
     if (message.includes("does not take an argument")) {
       return new ConfigError(`Invalid ${flag}: takes no value`, { cause: error });
     }

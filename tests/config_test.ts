@@ -63,6 +63,14 @@ Deno.test("DEFAULTS is frozen and matches the documented values", () => {
     host: "127.0.0.1",
     port: 8080,
     record: true,
+    codec: "auto",
+    bitrate: 0,
+    intra: 0,
+    profile: "high",
+    level: "4.2",
+    previewWidth: 640,
+    previewHeight: 360,
+    previewFps: 5,
   });
 });
 
@@ -82,6 +90,14 @@ Deno.test("HELP lists every flag with its default", () => {
       "--host",
       "--port",
       "--no-record",
+      "--codec",
+      "--bitrate",
+      "--intra",
+      "--profile",
+      "--level",
+      "--preview-width",
+      "--preview-height",
+      "--preview-fps",
       "-c, --config",
       "-h, --help",
     ]
@@ -463,4 +479,61 @@ Deno.test("loadConfig rejects an output directory it cannot write", async () => 
       ),
     );
   });
+});
+
+Deno.test("parseCommandLine parses the H.264 and preview flags", () => {
+  const { flags } = parseCommandLine([
+    "--codec",
+    "h264",
+    "--bitrate",
+    "6M",
+    "--intra",
+    "15",
+    "--profile",
+    "main",
+    "--level",
+    "4.1",
+    "--preview-width",
+    "480",
+    "--preview-height",
+    "270",
+    "--preview-fps",
+    "2.5",
+  ]);
+  assert.deepEqual(flags, {
+    codec: "h264",
+    bitrate: 6_000_000,
+    intra: 15,
+    profile: "main",
+    level: "4.1",
+    previewWidth: 480,
+    previewHeight: 270,
+    previewFps: 2.5,
+  });
+  assert.equal(parseCommandLine(["--bitrate", "2500k"]).flags.bitrate, 2_500_000);
+  assert.equal(parseCommandLine(["--bitrate", "4000000"]).flags.bitrate, 4_000_000);
+});
+
+Deno.test("parseCommandLine names multi-word flags in errors", () => {
+  assert.throws(() => parseCommandLine(["--preview-fps", "0"]), {
+    name: "ConfigError",
+    message: /^Invalid --preview-fps: expected a number greater than 0 and at most 30, got "0"$/,
+  });
+  assert.throws(() => parseCommandLine(["--codec", "h265"]), {
+    message: /^Invalid --codec: expected one of auto, mjpeg, h264, got "h265"$/,
+  });
+  assert.throws(() => parseCommandLine(["--bitrate", "6G"]), { message: /^Invalid --bitrate/ });
+  assert.throws(() => parseCommandLine(["--preview-width"]), {
+    message: /^Missing value for --preview-width: expected a whole number from 16 to 1920$/,
+  });
+});
+
+Deno.test("loadConfig reads camelCase keys for multi-word settings from the file", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = join(dir, "config.json");
+  await Deno.writeTextFile(file, JSON.stringify({ previewWidth: 320, codec: "h264" }));
+  const config = await loadConfig(parseCommandLine(["--config", file]), { cwd: dir });
+  assert.equal(config.previewWidth, 320);
+  assert.equal(config.codec, "h264");
+  await Deno.remove(dir, { recursive: true });
 });

@@ -5,6 +5,19 @@
  * @module
  */
 
+/** How frames are encoded: JPEG each (simple, CPU-heavy on a Pi) or H.264 (hardware on a Pi). */
+export type Codec = "mjpeg" | "h264";
+
+/** H.264 encoder settings, as rpicam-vid names them. */
+export interface H264Options {
+  /** Bits per second. */
+  bitrate: number;
+  /** Keyframe (IDR) interval in frames. */
+  intra: number;
+  profile: "baseline" | "main" | "high";
+  level: "4" | "4.1" | "4.2";
+}
+
 /** What the capture should look like, whichever program produces it. */
 export interface CaptureOptions {
   /** Frame width in pixels. */
@@ -15,12 +28,35 @@ export interface CaptureOptions {
   fps: number;
   /** JPEG quality, 1 (worst) to 100 (best). */
   quality: number;
+  /** Default "mjpeg". */
+  codec?: Codec;
+  /** For codec "h264"; see {@linkcode h264Defaults}. */
+  h264?: H264Options;
+}
+
+/**
+ * H.264 settings with the defaults filled in: a keyframe every second (so clips start within
+ * a second of where asked, and a power cut loses at most the fragment in progress), and about
+ * 0.1 bit per pixel (1080p30: 6.2 Mbit/s).
+ */
+export function h264Defaults(
+  options: Pick<CaptureOptions, "width" | "height" | "fps">,
+  given: Partial<H264Options> = {},
+): H264Options {
+  return {
+    bitrate: given.bitrate || Math.round(options.width * options.height * options.fps * 0.1),
+    intra: given.intra || Math.max(1, Math.round(options.fps)),
+    profile: given.profile ?? "high",
+    level: given.level ?? "4.2",
+  };
 }
 
 /** Options of {@linkcode v4l2Argv}. */
 export interface V4l2ArgvOptions extends CaptureOptions {
   /** True when the camera offers MJPEG itself, so frames are copied instead of encoded. */
   cameraGivesMjpeg: boolean;
+  /** True when the camera offers H.264 itself (used with codec "h264"). */
+  cameraGivesH264?: boolean;
 }
 
 /** Options of {@linkcode testPatternArgv}. */
@@ -42,90 +78,109 @@ const FFMPEG_PREFIX = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error
  * ```
  */
 export function rpicamArgv(program: string, options: CaptureOptions): string[] {
+  // The order the rpicam-apps docs use: encoder first, then size and rate, then quality.
+  const [encoder, quality] = options.codec === "h264"
+    ? [rpicamH264Args(options.h264 ?? h264Defaults(options)), []]
+    : [["--codec", "mjpeg"], ["-q", String(options.quality)]];
   return [
     program,
     "-t",
     "0",
     "-n",
-    "--codec",
-    "mjpeg",
+    ...encoder,
     "--width",
     String(options.width),
     "--height",
     String(options.height),
     "--framerate",
     String(options.fps),
-    "-q",
-    String(options.quality),
+    ...quality,
     "--flush",
     "-o",
     "-",
   ];
 }
 
-/**
- * Builds the argv of ffmpeg reading a V4L2 webcam and printing MJPEG on stdout: the camera's own
- * JPEGs are copied when it gives MJPEG, raw frames are encoded otherwise.
- */
-export function v4l2Argv(device: string, options: V4l2ArgvOptions): string[] {
-  const size = `${options.width}x${options.height}`;
-  const fps = String(options.fps);
-  if (options.cameraGivesMjpeg) {
-    return [
-      ...FFMPEG_PREFIX,
-      "-f",
-      "v4l2",
-      "-input_format",
-      "mjpeg",
-      "-video_size",
-      size,
-      "-framerate",
-      fps,
-      "-i",
-      device,
-      "-c:v",
-      "copy",
-      "-f",
-      "mjpeg",
-      "-",
-    ];
-  }
+/** `--inline` repeats SPS/PPS before every IDR, so any clip or preview can start there. */
+function rpicamH264Args(h264: H264Options): string[] {
   return [
-    ...FFMPEG_PREFIX,
-    "-f",
-    "v4l2",
-    "-video_size",
-    size,
-    "-framerate",
-    fps,
-    "-i",
-    device,
-    ...mjpegEncoderArgs(options.quality),
-    "-f",
-    "mjpeg",
-    "-",
+    "--codec",
+    "h264",
+    "--inline",
+    "--intra",
+    String(h264.intra),
+    "--profile",
+    h264.profile,
+    "--level",
+    h264.level,
+    "-b",
+    String(h264.bitrate),
   ];
 }
 
 /**
- * Builds the argv of ffmpeg printing a moving test pattern as MJPEG on stdout, paced in real time.
- * `testsrc` shows a running time counter; with `fontFile` a wall clock is drawn as well, so a
- * viewer can tell a live stream from a stalled one.
+ * Builds the argv of ffmpeg reading a V4L2 webcam and printing MJPEG or H.264 on stdout: the
+ * camera's own stream is copied when it gives the codec asked for, encoded otherwise.
+ */
+export function v4l2Argv(device: string, options: V4l2ArgvOptions): string[] {
+  const h264 = options.codec === "h264";
+  const copy = h264 ? options.cameraGivesH264 === true : options.cameraGivesMjpeg;
+  const inputFormat = copy ? ["-input_format", h264 ? "h264" : "mjpeg"] : [];
+  return [
+    ...FFMPEG_PREFIX,
+    "-f",
+    "v4l2",
+    ...inputFormat,
+    "-video_size",
+    `${options.width}x${options.height}`,
+    "-framerate",
+    String(options.fps),
+    "-i",
+    device,
+    ...(copy ? ["-c:v", "copy", "-f", h264 ? "h264" : "mjpeg", "-"] : encoderArgs(options)),
+  ];
+}
+
+/**
+ * Builds the argv of ffmpeg printing a moving test pattern as MJPEG (or H.264) on stdout, paced
+ * in real time. `testsrc` shows a running time counter; with `fontFile` a wall clock is drawn as
+ * well, so a viewer can tell a live stream from a stalled one.
  */
 export function testPatternArgv(options: TestPatternArgvOptions): string[] {
   const source = `testsrc=size=${options.width}x${options.height}:rate=${options.fps}`;
   const filter = options.fontFile === undefined ? [] : ["-vf", clockFilter(options)];
+  return [...FFMPEG_PREFIX, "-re", "-f", "lavfi", "-i", source, ...filter, ...encoderArgs(options)];
+}
+
+/** ffmpeg output arguments that encode to the requested codec on stdout. */
+function encoderArgs(options: CaptureOptions): string[] {
+  if (options.codec !== "h264") return [...mjpegEncoderArgs(options.quality), "-f", "mjpeg", "-"];
+  const h264 = options.h264 ?? h264Defaults(options);
   return [
-    ...FFMPEG_PREFIX,
-    "-re",
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-tune",
+    "zerolatency",
+    // 4:2:0, or libx264 keeps the source's 4:4:4 and browsers cannot play the clips.
+    "-pix_fmt",
+    "yuv420p",
+    "-g",
+    String(h264.intra),
+    "-b:v",
+    String(h264.bitrate),
+    "-maxrate",
+    String(h264.bitrate),
+    "-bufsize",
+    String(h264.bitrate * 2),
+    "-level",
+    h264.level,
+    // Like rpicam-vid --inline: SPS/PPS before every IDR.
+    "-x264-params",
+    "repeat-headers=1",
     "-f",
-    "lavfi",
-    "-i",
-    source,
-    ...filter,
-    ...mjpegEncoderArgs(options.quality),
-    "-f",
-    "mjpeg",
+    "h264",
     "-",
   ];
 }
@@ -152,6 +207,8 @@ export function jpegQualityToQscale(quality: number): number {
 export interface V4l2Formats {
   /** True when one of the formats is compressed MJPEG. */
   mjpeg: boolean;
+  /** True when one of the formats is compressed H.264. */
+  h264: boolean;
   /** The format names in listing order, e.g. `["mjpeg", "yuyv422"]`. */
   formats: string[];
 }
@@ -167,6 +224,7 @@ const FORMAT_LINE = /(Raw|Compressed)\s*:\s*(\S+)\s*:.*:/;
 export function parseV4l2Formats(stderr: string): V4l2Formats {
   const formats: string[] = [];
   let mjpeg = false;
+  let h264 = false;
   for (const line of stderr.split(/\r?\n/)) {
     const match = FORMAT_LINE.exec(line);
     if (match === null) continue;
@@ -175,8 +233,9 @@ export function parseV4l2Formats(stderr: string): V4l2Formats {
     if (name === "Unsupported") continue;
     if (!formats.includes(name)) formats.push(name);
     if (kind === "Compressed" && name === "mjpeg") mjpeg = true;
+    if (kind === "Compressed" && name === "h264") h264 = true;
   }
-  return { mjpeg, formats };
+  return { mjpeg, h264, formats };
 }
 
 function mjpegEncoderArgs(quality: number): string[] {

@@ -8,7 +8,10 @@
 
 import {
   type CaptureOptions,
+  type Codec,
   commandArgv,
+  h264Defaults,
+  type H264Options,
   parseV4l2Formats,
   rpicamArgv,
   testPatternArgv,
@@ -19,9 +22,13 @@ import type { SourceKind } from "../config.ts";
 export type { SourceKind };
 
 /** What the configuration asks for. */
-export interface SourceRequest extends CaptureOptions {
+export interface SourceRequest extends Omit<CaptureOptions, "codec" | "h264"> {
   /** The kind of source, or `"auto"`. */
   source: SourceKind;
+  /** The codec, or `"auto"` (default): H.264 for the Pi camera (hardware), else MJPEG. */
+  codec?: Codec | "auto";
+  /** H.264 settings; zero or missing values take {@linkcode h264Defaults}. */
+  h264?: Partial<H264Options>;
   /** Shell command printing MJPEG on stdout; required when `source` is `"command"`. */
   command?: string;
   /** V4L2 device, e.g. `/dev/video0`. */
@@ -34,6 +41,10 @@ export interface ResolvedSource {
   kind: "rpicam" | "v4l2" | "test" | "command";
   /** Full argv; `argv[0]` is the program. */
   argv: string[];
+  /** What it prints on stdout. */
+  codec: Codec;
+  /** The H.264 settings asked of it (codec "h264"). */
+  h264?: H264Options;
   /** Human text, e.g. `"v4l2 /dev/video0 (MJPEG copied)"`. */
   description: string;
   /** For `"auto"`: why this source was picked. */
@@ -127,6 +138,7 @@ export async function resolveSource(
       }
       return {
         kind: "command",
+        ...withCodec(captureOptions(request, "mjpeg")),
         argv: commandArgv(command),
         description: `command: ${command}`,
       };
@@ -152,30 +164,43 @@ async function findRpicam(probe: SystemProbe): Promise<FoundRpicam | undefined> 
   return undefined;
 }
 
-function rpicamSource(found: FoundRpicam, options: CaptureOptions): ResolvedSource {
+function rpicamSource(found: FoundRpicam, request: SourceRequest): ResolvedSource {
+  // The Pi's H.264 encoder is hardware; its MJPEG is software, which a Pi Zero cannot keep up.
+  const options = captureOptions(request, "h264");
   return {
     kind: "rpicam",
+    ...withCodec(options),
     argv: rpicamArgv(found.path, options),
-    description: `rpicam (${found.name})`,
+    description: `rpicam (${found.name}, ${codecName(options.codec)})`,
   };
 }
 
 async function v4l2Source(request: SourceRequest, probe: SystemProbe): Promise<ResolvedSource> {
-  const { mjpeg } = parseV4l2Formats(await probe.listV4l2Formats(request.device));
+  const offered = parseV4l2Formats(await probe.listV4l2Formats(request.device));
+  const options = captureOptions(request, "mjpeg");
+  const copied = options.codec === "h264" ? offered.h264 : offered.mjpeg;
+  const name = codecName(options.codec);
   return {
     kind: "v4l2",
-    argv: v4l2Argv(request.device, { ...captureOptions(request), cameraGivesMjpeg: mjpeg }),
-    description: `v4l2 ${request.device} (${mjpeg ? "MJPEG copied" : "encoded to MJPEG"})`,
+    ...withCodec(options),
+    argv: v4l2Argv(request.device, {
+      ...options,
+      cameraGivesMjpeg: offered.mjpeg,
+      cameraGivesH264: offered.h264,
+    }),
+    description: `v4l2 ${request.device} (${copied ? `${name} copied` : `encoded to ${name}`})`,
   };
 }
 
 async function testSource(request: SourceRequest, probe: SystemProbe): Promise<ResolvedSource> {
   const fontFile = await probe.fontFile();
-  const options = captureOptions(request);
+  const options = captureOptions(request, "mjpeg");
+  const suffix = options.codec === "h264" ? ", H.264" : "";
   return {
     kind: "test",
+    ...withCodec(options),
     argv: testPatternArgv(fontFile === undefined ? options : { ...options, fontFile }),
-    description: `test pattern ${request.width}x${request.height}@${request.fps}`,
+    description: `test pattern ${request.width}x${request.height}@${request.fps}${suffix}`,
   };
 }
 
@@ -197,9 +222,25 @@ async function autoSource(request: SourceRequest, probe: SystemProbe): Promise<R
   };
 }
 
-function captureOptions(request: SourceRequest): CaptureOptions {
+/** The capture options with the codec decided: `auto` becomes `preferred`. */
+function captureOptions(
+  request: SourceRequest,
+  preferred: Codec,
+): CaptureOptions & { codec: Codec } {
   const { width, height, fps, quality } = request;
-  return { width, height, fps, quality };
+  const codec = !request.codec || request.codec === "auto" ? preferred : request.codec;
+  const options = { width, height, fps, quality, codec };
+  return codec === "h264" ? { ...options, h264: h264Defaults(options, request.h264) } : options;
+}
+
+function withCodec(
+  options: CaptureOptions & { codec: Codec },
+): Pick<ResolvedSource, "codec" | "h264"> {
+  return options.h264 ? { codec: options.codec, h264: options.h264 } : { codec: options.codec };
+}
+
+function codecName(codec: Codec): string {
+  return codec === "h264" ? "H.264" : "MJPEG";
 }
 
 async function findExecutable(name: string): Promise<string | undefined> {

@@ -5,8 +5,14 @@ import {
   type ProcessStatus,
   SupervisedProcess,
 } from "../process/supervised_process.ts";
-import { clipFileName, parseClipName, recordingFileName } from "../storage/clip_name.ts";
-import { parseSegmentListLine, segmenterArgv } from "./segmenter_argv.ts";
+import type { Codec } from "../camera/argv.ts";
+import {
+  type ClipExtension,
+  clipFileName,
+  parseClipName,
+  recordingFileName,
+} from "../storage/clip_name.ts";
+import { clipExtension, parseSegmentListLine, segmenterArgv } from "./segmenter_argv.ts";
 
 /** Options for {@linkcode SegmentRecorder}. */
 export interface SegmentRecorderOptions {
@@ -15,6 +21,8 @@ export interface SegmentRecorderOptions {
   output: string;
   /** Clip length in seconds. */
   segmentSeconds: number;
+  /** What the hub's frames are. Default "mjpeg". */
+  codec?: Codec;
   /** Frames the recorder may fall behind the camera before dropping. Default 90. */
   maxQueuedFrames?: number;
   /** Called once a clip is closed, synced to disk and renamed to its final name. */
@@ -67,6 +75,7 @@ export interface RecorderStatus extends Omit<ProcessStatus, "state"> {
 export class SegmentRecorder {
   readonly #options: SegmentRecorderOptions;
   readonly #process: SupervisedProcess;
+  readonly #ext: ClipExtension;
   #nextSeq = 0;
   /** Capture time of the first frame this ffmpeg run got: clip times in its list count from it. */
   #runStart: number | null = null;
@@ -83,15 +92,18 @@ export class SegmentRecorder {
 
   constructor(options: SegmentRecorderOptions) {
     this.#options = options;
+    this.#ext = clipExtension(options.codec);
     this.#process = new SupervisedProcess({
       name: "recorder",
       argv: () => {
-        this.#current = { seq: this.#nextSeq, file: recordingFileName(this.#nextSeq), start: null };
+        const seq = this.#nextSeq;
+        this.#current = { seq, file: recordingFileName(seq, this.#ext), start: null };
         this.#runStart = null;
         return segmenterArgv({
           output: options.output,
           segmentSeconds: options.segmentSeconds,
           startNumber: this.#nextSeq,
+          codec: options.codec,
         });
       },
       stdin: "piped",
@@ -179,7 +191,7 @@ export class SegmentRecorder {
     this.#nextSeq = Math.max(this.#nextSeq, next);
     this.#current = {
       seq: next,
-      file: recordingFileName(next),
+      file: recordingFileName(next, this.#ext),
       start: this.#runStart + closed.end * 1000,
     };
     this.#save({ seq: name.seq, start, duration: closed.end - closed.start, complete: true });
@@ -205,7 +217,7 @@ export class SegmentRecorder {
 
   /** Finds the next sequence number, and names clips a power cut left open. */
   async #adoptExisting(): Promise<void> {
-    const leftovers: { seq: number; mtime: number }[] = [];
+    const leftovers: { seq: number; mtime: number; ext: ClipExtension }[] = [];
     try {
       for await (const entry of Deno.readDir(this.#options.output)) {
         const name = entry.isFile ? parseClipName(entry.name) : undefined;
@@ -213,23 +225,24 @@ export class SegmentRecorder {
         this.#nextSeq = Math.max(this.#nextSeq, name.seq + 1);
         if (name.recording) {
           const info = await Deno.stat(join(this.#options.output, entry.name));
-          leftovers.push({ seq: name.seq, mtime: (info.birthtime ?? info.mtime)?.getTime() ?? 0 });
+          const mtime = (info.birthtime ?? info.mtime)?.getTime() ?? 0;
+          leftovers.push({ seq: name.seq, mtime, ext: name.ext });
         }
       }
     } catch (error) {
       this.#lastError = `Cannot read ${this.#options.output}: ${messageOf(error)}`;
       return;
     }
-    for (const { seq, mtime } of leftovers) {
-      this.#save({ seq, start: mtime, duration: null, complete: false });
+    for (const { seq, mtime, ext } of leftovers) {
+      this.#save({ seq, start: mtime, duration: null, complete: false }, ext);
     }
     await this.#saving;
   }
 
-  #save(clip: Omit<SavedClip, "file">): void {
+  #save(clip: Omit<SavedClip, "file">, ext = this.#ext): void {
     const output = this.#options.output;
-    const from = join(output, recordingFileName(clip.seq));
-    const saved: SavedClip = { ...clip, file: clipFileName(clip.seq, clip.start) };
+    const from = join(output, recordingFileName(clip.seq, ext));
+    const saved: SavedClip = { ...clip, file: clipFileName(clip.seq, clip.start, ext) };
     this.#saving = this.#saving.then(async () => {
       try {
         await syncPath(from);

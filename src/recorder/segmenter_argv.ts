@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { recordingPattern } from "../storage/clip_name.ts";
+import type { Codec } from "../camera/argv.ts";
+import { type ClipExtension, recordingPattern } from "../storage/clip_name.ts";
 
 /** Options for {@linkcode segmenterArgv}. */
 export interface SegmenterOptions {
@@ -9,29 +10,46 @@ export interface SegmenterOptions {
   segmentSeconds: number;
   /** Sequence number of the first clip this ffmpeg writes. */
   startNumber: number;
+  /** What arrives on stdin. Default "mjpeg". */
+  codec?: Codec;
+}
+
+/** The container clips of a codec are written in. */
+export function clipExtension(codec: Codec = "mjpeg"): ClipExtension {
+  return codec === "h264" ? "mp4" : "mkv";
 }
 
 /**
- * The ffmpeg command that reads MJPEG on stdin and copies it, without re-encoding, into
- * Matroska clips of `segmentSeconds`.
+ * The ffmpeg command that reads frames on stdin and copies them, without re-encoding, into
+ * clips of `segmentSeconds`.
  *
- * - Matroska, because it survives a power cut: measured with ffmpeg 5.1 after SIGKILL
- *   mid-clip, Matroska kept 204/210 frames where MP4 kept none.
- * - `cluster_time_limit=1000:flush_packets=1` on the inner muxer writes a cluster every
- *   second and flushes it, so a kill loses about 1 s (without the flush: the last 512 KiB).
- * - `-use_wallclock_as_timestamps`: MJPEG on a pipe has no timestamps, so a camera that
- *   delivers fewer frames than asked would make clips play fast; arrival time is real time.
+ * - MJPEG goes into Matroska, because it survives a power cut: measured with ffmpeg 5.1 after
+ *   SIGKILL mid-clip, Matroska kept 204/210 frames where MP4 kept none.
+ *   `cluster_time_limit=1000:flush_packets=1` on the inner muxer writes a cluster every second
+ *   and flushes it, so a kill loses about 1 s (without the flush: the last 512 KiB).
+ * - H.264 goes into fragmented MP4 (`frag_keyframe+empty_moov+default_base_moof`), which a
+ *   browser `<video>` plays and which is complete up to the last fragment: a fragment is
+ *   written at each keyframe, so a kill loses the GOP in progress (1 s by default).
+ * - The segmenter cuts at the first keyframe after `segmentSeconds` (every JPEG is one), so
+ *   each clip starts on a keyframe and no frame is lost or doubled at the boundary.
+ * - `-use_wallclock_as_timestamps`: MJPEG and raw H.264 on a pipe have no timestamps
+ *   (rpicam-apps#623), so a camera that delivers fewer frames than asked would make clips play
+ *   fast; arrival time is real time.
  * - `-segment_list pipe:2`: ffmpeg prints `name,start,end` on stderr as each clip closes,
  *   which is how the recorder knows a clip is complete.
  */
 export function segmenterArgv(options: SegmenterOptions): string[] {
+  const codec = options.codec ?? "mjpeg";
+  const container = codec === "h264"
+    ? ["mp4", "movflags=frag_keyframe+empty_moov+default_base_moof:flush_packets=1"]
+    : ["matroska", "cluster_time_limit=1000:flush_packets=1"];
   return [
     "ffmpeg",
     "-hide_banner",
     "-loglevel",
     "warning",
     "-f",
-    "mjpeg",
+    codec,
     "-use_wallclock_as_timestamps",
     "1",
     "-i",
@@ -43,9 +61,9 @@ export function segmenterArgv(options: SegmenterOptions): string[] {
     "-segment_time",
     String(options.segmentSeconds),
     "-segment_format",
-    "matroska",
+    container[0],
     "-segment_format_options",
-    "cluster_time_limit=1000:flush_packets=1",
+    container[1],
     "-reset_timestamps",
     "1",
     "-segment_start_number",
@@ -54,7 +72,7 @@ export function segmenterArgv(options: SegmenterOptions): string[] {
     "pipe:2",
     "-segment_list_type",
     "csv",
-    join(options.output, recordingPattern()),
+    join(options.output, recordingPattern(clipExtension(codec))),
   ];
 }
 
@@ -65,7 +83,7 @@ export interface ClosedSegment {
   end: number;
 }
 
-const LIST_LINE = /^([^,/]+\.mkv),(\d+(?:\.\d+)?),(\d+(?:\.\d+)?)$/;
+const LIST_LINE = /^([^,/]+\.(?:mkv|mp4)),(\d+(?:\.\d+)?),(\d+(?:\.\d+)?)$/;
 
 /** Parses one `-segment_list` CSV line from ffmpeg's stderr; undefined for log lines. */
 export function parseSegmentListLine(line: string): ClosedSegment | undefined {

@@ -198,12 +198,17 @@ const BCM2835_V4L2 = `\
 `;
 
 Deno.test("parseV4l2Formats finds MJPEG offered by a UVC webcam", () => {
-  assert.deepEqual(parseV4l2Formats(UVC_WEBCAM), { mjpeg: true, formats: ["mjpeg", "yuyv422"] });
+  assert.deepEqual(parseV4l2Formats(UVC_WEBCAM), {
+    mjpeg: true,
+    h264: false,
+    formats: ["mjpeg", "yuyv422"],
+  });
 });
 
 Deno.test("parseV4l2Formats reports no MJPEG when only raw and H.264 are offered", () => {
   assert.deepEqual(parseV4l2Formats(RAW_ONLY_WEBCAM), {
     mjpeg: false,
+    h264: true,
     formats: ["yuyv422", "nv12", "h264"],
   });
 });
@@ -211,6 +216,7 @@ Deno.test("parseV4l2Formats reports no MJPEG when only raw and H.264 are offered
 Deno.test("parseV4l2Formats reads stepwise sizes and lists each format once", () => {
   assert.deepEqual(parseV4l2Formats(BCM2835_V4L2), {
     mjpeg: true,
+    h264: true,
     formats: ["yuv420p", "mjpeg", "h264"],
   });
 });
@@ -220,5 +226,5 @@ Deno.test("parseV4l2Formats finds nothing when the device cannot be opened", () 
 [video4linux2,v4l2 @ 0x564058fde900] Cannot open video device /dev/video0: No such file or directory
 /dev/video0: No such file or directory
 `;
-  assert.deepEqual(parseV4l2Formats(stderr), { mjpeg: false, formats: [] });
+  assert.deepEqual(parseV4l2Formats(stderr), { mjpeg: false, h264: false, formats: [] });
 });

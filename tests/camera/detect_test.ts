@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { commandArgv, rpicamArgv, testPatternArgv, v4l2Argv } from "../../src/camera/argv.ts";
+import {
+  commandArgv,
+  h264Defaults,
+  rpicamArgv,
+  testPatternArgv,
+  v4l2Argv,
+} from "../../src/camera/argv.ts";
 import {
   resolveSource,
   type SourceRequest,
@@ -12,6 +18,8 @@ const FAKE_BIN = join(import.meta.dirname!, "..", "fixtures", "bin");
 const FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf";
 
 const capture = { width: 1280, height: 720, fps: 30, quality: 80 };
+const h264 = h264Defaults(capture);
+const piCapture = { ...capture, codec: "h264" as const, h264 };
 
 function request(overrides: Partial<SourceRequest> = {}): SourceRequest {
   return { source: "auto", device: "/dev/video0", ...capture, ...overrides };
@@ -61,8 +69,10 @@ Deno.test("resolveSource auto picks rpicam-vid when it is on PATH", async () => 
   const source = await resolveSource(request(), probe);
   assert.deepEqual(source, {
     kind: "rpicam",
-    argv: rpicamArgv("/usr/bin/rpicam-vid", capture),
-    description: "rpicam (rpicam-vid)",
+    codec: "h264",
+    h264,
+    argv: rpicamArgv("/usr/bin/rpicam-vid", piCapture),
+    description: "rpicam (rpicam-vid, H.264)",
     reason: "rpicam-vid found at /usr/bin/rpicam-vid",
   });
   assert.deepEqual(probe.listed, [], "a webcam is not probed when the Pi camera is there");
@@ -73,8 +83,10 @@ Deno.test("resolveSource auto falls back to libcamera-vid on older Raspberry Pi 
   const source = await resolveSource(request(), probe);
   assert.deepEqual(source, {
     kind: "rpicam",
-    argv: rpicamArgv("/usr/bin/libcamera-vid", capture),
-    description: "rpicam (libcamera-vid)",
+    codec: "h264",
+    h264,
+    argv: rpicamArgv("/usr/bin/libcamera-vid", piCapture),
+    description: "rpicam (libcamera-vid, H.264)",
     reason: "rpicam-vid not found, libcamera-vid found at /usr/bin/libcamera-vid",
   });
 });
@@ -84,6 +96,7 @@ Deno.test("resolveSource auto copies MJPEG from a webcam that offers it", async 
   const source = await resolveSource(request(), probe);
   assert.deepEqual(source, {
     kind: "v4l2",
+    codec: "mjpeg",
     argv: v4l2Argv("/dev/video0", { ...capture, cameraGivesMjpeg: true }),
     description: "v4l2 /dev/video0 (MJPEG copied)",
     reason: "neither rpicam-vid nor libcamera-vid on PATH, /dev/video0 found",
@@ -96,6 +109,7 @@ Deno.test("resolveSource auto encodes from a webcam that offers only raw frames"
   const source = await resolveSource(request({ device: "/dev/video1" }), probe);
   assert.deepEqual(source, {
     kind: "v4l2",
+    codec: "mjpeg",
     argv: v4l2Argv("/dev/video1", { ...capture, cameraGivesMjpeg: false }),
     description: "v4l2 /dev/video1 (encoded to MJPEG)",
     reason: "neither rpicam-vid nor libcamera-vid on PATH, /dev/video1 found",
@@ -106,6 +120,7 @@ Deno.test("resolveSource auto falls back to the test pattern and says why", asyn
   const source = await resolveSource(request(), fakeProbe({ font: FONT }));
   assert.deepEqual(source, {
     kind: "test",
+    codec: "mjpeg",
     argv: testPatternArgv({ ...capture, fontFile: FONT }),
     description: "test pattern 1280x720@30",
     reason: "neither rpicam-vid nor libcamera-vid on PATH, /dev/video0 not found",
@@ -117,6 +132,7 @@ Deno.test("resolveSource test draws no clock when no font is installed", async (
   const source = await resolveSource(request({ source: "test" }), probe);
   assert.deepEqual(source, {
     kind: "test",
+    codec: "mjpeg",
     argv: testPatternArgv(capture),
     description: "test pattern 1280x720@30",
   });
@@ -135,7 +151,7 @@ Deno.test("resolveSource rpicam uses libcamera-vid when rpicam-vid is missing", 
   const source = await resolveSource(request({ source: "rpicam" }), probe);
   assert.equal(source.kind, "rpicam");
   assert.equal(source.argv[0], "/usr/bin/libcamera-vid");
-  assert.equal(source.description, "rpicam (libcamera-vid)");
+  assert.equal(source.description, "rpicam (libcamera-vid, H.264)");
   assert.equal(source.reason, undefined);
 });
 
@@ -162,6 +178,7 @@ Deno.test("resolveSource command runs the command through sh", async () => {
   const source = await resolveSource(request({ source: "command", command }), fakeProbe({}));
   assert.deepEqual(source, {
     kind: "command",
+    codec: "mjpeg",
     argv: commandArgv(command),
     description: `command: ${command}`,
   });
@@ -220,7 +237,7 @@ Deno.test("systemProbe.findExecutable finds libcamera-vid when it is the only on
       assert.equal(await systemProbe.findExecutable("rpicam-vid"), undefined);
       assert.equal(await systemProbe.findExecutable("libcamera-vid"), `${dir}/libcamera-vid`);
       const source = await resolveSource(request({ source: "rpicam" }));
-      assert.equal(source.description, "rpicam (libcamera-vid)");
+      assert.equal(source.description, "rpicam (libcamera-vid, H.264)");
       assert.equal(source.argv[0], `${dir}/libcamera-vid`);
     });
   } finally {
