@@ -7,10 +7,11 @@
  */
 import { Camera } from "./src/camera/camera.ts";
 import { resolveSource } from "./src/camera/detect.ts";
+import { H264Preview } from "./src/camera/h264_preview.ts";
 import { ConfigError, HELP, loadConfig, parseCommandLine } from "./src/config.ts";
 import { FrameHub } from "./src/frames/frame_hub.ts";
 import { SegmentRecorder } from "./src/recorder/segment_recorder.ts";
-import { createApp } from "./src/server/app.ts";
+import { createApp, type LiveView } from "./src/server/app.ts";
 import { listen } from "./src/server/listen.ts";
 import { MjpegStreams } from "./src/server/mjpeg_streams.ts";
 
@@ -33,7 +34,15 @@ export async function main(args: string[]): Promise<number> {
 
   let source;
   try {
-    source = await resolveSource(config);
+    source = await resolveSource({
+      ...config,
+      h264: {
+        bitrate: config.bitrate,
+        intra: config.intra,
+        profile: config.profile,
+        level: config.level,
+      },
+    });
   } catch (error) {
     console.error(`videorecorder: ${error instanceof Error ? error.message : error}`);
     return 2;
@@ -43,19 +52,40 @@ export async function main(args: string[]): Promise<number> {
   );
 
   const hub = new FrameHub();
-  const camera = new Camera({ argv: source.argv, hub, echoStderr: true });
+  const camera = new Camera({ argv: source.argv, codec: source.codec, hub, echoStderr: true });
   const recorder = new SegmentRecorder({
     hub,
     output: config.output,
     segmentSeconds: config.segment,
+    codec: source.codec,
     echoStderr: true,
     onClip: (clip) => console.error(`Saved ${clip.file}`),
   });
-  const streams = new MjpegStreams(hub);
+  // H.264 mode: the live view is decoded from the camera's stream, only while watched.
+  const preview = source.h264
+    ? new H264Preview({
+      source: hub,
+      width: config.previewWidth,
+      height: config.previewHeight,
+      fps: config.previewFps,
+      cameraFps: config.fps,
+      intra: source.h264.intra,
+      echoStderr: true,
+    })
+    : undefined;
+  const live: LiveView = preview
+    ? { hub: preview.hub, snapshot: () => preview.snapshot() }
+    : { hub, snapshot: () => Promise.resolve(hub.latest) };
+  const streams = new MjpegStreams(live.hub);
   const app = createApp({
-    hub,
+    live,
     streams,
-    camera: { source: source.kind, description: source.description, status: () => camera.status() },
+    preview,
+    camera: {
+      source: source.kind,
+      description: source.description,
+      status: () => camera.status(),
+    },
     recorder,
     startedAt,
   });
@@ -82,6 +112,7 @@ export async function main(args: string[]): Promise<number> {
   });
   console.error(`${signal}: closing the current clip and stopping`);
   await recorder.stop();
+  await preview?.stop();
   await camera.stop();
   hub.close();
   await server.shutdown();

@@ -1,6 +1,9 @@
-import type { FrameParserStats } from "../frames/frame.ts";
+import type { Frame, FrameParserStats } from "../frames/frame.ts";
 import type { FrameHub } from "../frames/frame_hub.ts";
+import { H264AccessUnitStream, type H264StreamInfo } from "../frames/h264_access_unit_stream.ts";
 import { JpegFrameStream } from "../frames/jpeg_frame_stream.ts";
+import { RateMeter } from "../frames/rate_meter.ts";
+import type { Codec } from "./argv.ts";
 import {
   type BackoffOptions,
   type ProcessStatus,
@@ -9,8 +12,10 @@ import {
 
 /** Options for {@linkcode Camera}. */
 export interface CameraOptions {
-  /** The command that prints MJPEG on stdout (argv[0] is the program). */
+  /** The command that prints frames on stdout (argv[0] is the program). */
   argv: string[];
+  /** What it prints. Default "mjpeg". */
+  codec?: Codec;
   /** Frames go here. */
   hub: FrameHub;
   /** Frames larger than this are dropped as corrupt. Default 8 MiB. */
@@ -22,8 +27,15 @@ export interface CameraOptions {
 
 /** The camera's state for `/api/status`. */
 export interface CameraStatus extends ProcessStatus, FrameParserStats {
+  codec: Codec;
   /** Frames in the last whole second. */
   fps: number;
+  /** Bits received in the last whole second. */
+  bitrate: number;
+  /** Frames from the last keyframe to the one before (1 for MJPEG), or null before two. */
+  keyframeInterval: number | null;
+  /** What the latest H.264 SPS says (profile, level, size). */
+  h264: H264StreamInfo | null;
   /** When the last frame arrived, ms since the epoch. */
   lastFrameAt: number | null;
 }
@@ -38,7 +50,11 @@ export class Camera {
   readonly #process: SupervisedProcess;
   /** Parser counters of finished runs, plus the current parser's. */
   readonly #done: FrameParserStats = { frames: 0, garbageBytes: 0, truncated: 0, oversized: 0 };
-  #parser: JpegFrameStream | undefined;
+  #parser: JpegFrameStream | H264AccessUnitStream | undefined;
+  #h264: H264StreamInfo | null = null;
+  readonly #bits = new RateMeter();
+  #lastKeyframe: number | null = null;
+  #keyframeInterval: number | null = null;
   #nextSeq = 0;
 
   constructor(options: CameraOptions) {
@@ -67,6 +83,12 @@ export class Camera {
     const hub = this.#options.hub;
     return {
       ...this.#process.status(),
+      codec: this.#options.codec ?? "mjpeg",
+      bitrate: this.#bits.rate,
+      keyframeInterval: this.#keyframeInterval,
+      h264: this.#parser instanceof H264AccessUnitStream
+        ? this.#parser.info ?? this.#h264
+        : this.#h264,
       frames: this.#done.frames + (parser?.frames ?? 0),
       garbageBytes: this.#done.garbageBytes + (parser?.garbageBytes ?? 0),
       truncated: this.#done.truncated + (parser?.truncated ?? 0),
@@ -77,21 +99,30 @@ export class Camera {
   }
 
   async #capture(child: Deno.ChildProcess): Promise<void> {
-    const parser = new JpegFrameStream({
-      firstSeq: this.#nextSeq,
-      maxFrameBytes: this.#options.maxFrameBytes,
-    });
+    const options = { firstSeq: this.#nextSeq, maxFrameBytes: this.#options.maxFrameBytes };
+    const parser = this.#options.codec === "h264"
+      ? new H264AccessUnitStream(options)
+      : new JpegFrameStream(options);
     this.#parser = parser;
     try {
       for await (const frame of child.stdout.pipeThrough(parser)) {
-        this.#nextSeq = frame.seq + 1;
+        this.#count(frame);
         this.#options.hub.publish(frame);
       }
     } finally {
       for (const key of Object.keys(this.#done) as (keyof FrameParserStats)[]) {
         this.#done[key] += parser.stats[key];
       }
+      if (parser instanceof H264AccessUnitStream) this.#h264 = parser.info ?? this.#h264;
       this.#parser = undefined;
     }
+  }
+
+  #count(frame: Frame): void {
+    this.#nextSeq = frame.seq + 1;
+    this.#bits.mark(frame.data.byteLength * 8);
+    if (!frame.keyframe) return;
+    if (this.#lastKeyframe !== null) this.#keyframeInterval = frame.seq - this.#lastKeyframe;
+    this.#lastKeyframe = frame.seq;
   }
 }

@@ -11,6 +11,15 @@ export interface EveryFrameOptions {
   maxQueuedFrames?: number;
 }
 
+/** Options for {@linkcode FrameHub}. */
+export interface FrameHubOptions {
+  /**
+   * Called whenever a consumer comes or goes, with how many there are now: lets a producer
+   * run only while someone consumes (the H.264 live-view decoder).
+   */
+  onConsumers?: (count: number) => void;
+}
+
 /** What the hub tells about one consumer, for `/api/status`. */
 export interface ConsumerStats {
   readonly kind: "every" | "newest";
@@ -54,7 +63,12 @@ export class FrameHub {
   #latest: Frame | undefined;
   readonly #consumers = new Set<Consumer>();
   readonly #rate = new RateMeter();
+  readonly #onConsumers: ((count: number) => void) | undefined;
   #published = 0;
+
+  constructor(options: FrameHubOptions = {}) {
+    this.#onConsumers = options.onConsumers;
+  }
 
   /** Hands a frame to every consumer; never waits. */
   publish(frame: Frame): void {
@@ -92,23 +106,29 @@ export class FrameHub {
         `Invalid maxQueuedFrames: expected a whole number > 0, got ${maxQueuedFrames}`,
       );
     }
-    return this.#add(new EveryConsumer(maxQueuedFrames, (c) => this.#consumers.delete(c)));
+    return this.#add(new EveryConsumer(maxQueuedFrames, (c) => this.#remove(c)));
   }
 
   /** Subscribes to the newest frame whenever the reader is ready for one. */
   newest(): FrameConsumer {
-    return this.#add(new NewestConsumer(this, (c) => this.#consumers.delete(c)));
+    return this.#add(new NewestConsumer(this, (c) => this.#remove(c)));
   }
 
   /** Ends every consumer's stream (on shutdown). */
   close(): void {
     for (const consumer of this.#consumers) consumer.close();
     this.#consumers.clear();
+    this.#onConsumers?.(0);
   }
 
   #add<T extends Consumer>(consumer: T): T {
     this.#consumers.add(consumer);
+    this.#onConsumers?.(this.#consumers.size);
     return consumer;
+  }
+
+  #remove(consumer: Consumer): void {
+    if (this.#consumers.delete(consumer)) this.#onConsumers?.(this.#consumers.size);
   }
 }
 

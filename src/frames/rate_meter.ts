@@ -12,10 +12,10 @@ export class RateMeter {
     this.#now = now;
   }
 
-  /** Counts one event. */
-  mark(): void {
+  /** Counts one event, or `amount` (e.g. bits, to meter a bitrate). */
+  mark(amount = 1): void {
     this.#roll();
-    this.#count++;
+    this.#count += amount;
   }
 
   /** Events counted in the last whole second (0 when idle for longer). */

@@ -1,13 +1,28 @@
 import { Hono } from "@hono/hono";
 import type { CameraStatus } from "../camera/camera.ts";
+import type { PreviewStatus } from "../camera/h264_preview.ts";
+import type { Frame } from "../frames/frame.ts";
 import type { FrameHub } from "../frames/frame_hub.ts";
 import type { RecorderStatus } from "../recorder/segment_recorder.ts";
 import type { MjpegStreams } from "./mjpeg_streams.ts";
 
+/**
+ * Where live JPEGs come from: the camera's own hub in MJPEG mode, the on-demand decoder in
+ * H.264 mode.
+ */
+export interface LiveView {
+  /** JPEG frames; `/stream.mjpg` viewers subscribe here. */
+  readonly hub: FrameHub;
+  /** The newest picture, waiting for one if needed; undefined when none comes in time. */
+  snapshot(): Promise<Frame | undefined>;
+}
+
 /** What the routes need; each part is built and owned by `mod.ts`. */
 export interface AppOptions {
-  hub: FrameHub;
+  live: LiveView;
   streams: MjpegStreams;
+  /** The H.264 live-view decoder, when there is one. */
+  preview?: { status(): PreviewStatus };
   camera: { readonly source: string; readonly description: string; status(): CameraStatus };
   recorder: { status(): RecorderStatus; start(): Promise<void>; stop(): Promise<void> };
   /** When the process started, ms since the epoch. */
@@ -32,13 +47,13 @@ const WEB_FILES: Record<string, string> = {
  * ```
  */
 export function createApp(options: AppOptions): Hono {
-  const { hub, streams, recorder } = options;
+  const { live, streams, recorder } = options;
   const app = new Hono();
 
   app.get("/stream.mjpg", () => streams.response());
 
-  app.get("/snapshot.jpg", (c) => {
-    const frame = hub.latest;
+  app.get("/snapshot.jpg", async (c) => {
+    const frame = await live.snapshot();
     if (!frame) {
       c.header("retry-after", "1");
       return c.json({ error: "No frame yet: the camera has not delivered one" }, 503);
@@ -81,15 +96,20 @@ export function createApp(options: AppOptions): Hono {
 /** The `/api/status` document. */
 export function statusReport(options: AppOptions): Record<string, unknown> {
   const camera = options.camera.status();
-  const viewers = options.hub.consumers.filter((consumer) => consumer.kind === "newest");
+  const viewers = options.live.hub.consumers.filter((consumer) => consumer.kind === "newest");
+  const preview = options.preview?.status();
   return {
     camera: {
       source: options.camera.source,
       description: options.camera.description,
+      codec: camera.codec,
       state: camera.state,
       pid: camera.pid,
       frames: camera.frames,
       fps: camera.fps,
+      bitrate: camera.bitrate,
+      keyframe_interval: camera.keyframeInterval,
+      h264: camera.h264,
       restarts: camera.restarts,
       last_frame_at: camera.lastFrameAt,
       garbage_bytes: camera.garbageBytes,
@@ -101,6 +121,19 @@ export function statusReport(options: AppOptions): Record<string, unknown> {
       stderr: camera.stderr,
     },
     recorder: recordingReport(options.recorder.status()),
+    preview: preview
+      ? {
+        state: preview.state,
+        keyframes_only: preview.keyframesOnly,
+        width: preview.width,
+        height: preview.height,
+        fps: preview.fps,
+        frames: preview.frames,
+        restarts: preview.restarts,
+        last_error: preview.lastError,
+        stderr: preview.stderr,
+      }
+      : null,
     viewers: {
       count: viewers.length,
       streams: options.streams.count,

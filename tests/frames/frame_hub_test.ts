@@ -96,3 +96,14 @@ Deno.test("FrameHub.close ends waiting and idle consumers", async () => {
 Deno.test("FrameHub.every rejects a bad queue size", () => {
   assert.throws(() => new FrameHub().every({ maxQueuedFrames: 0 }), RangeError);
 });
+
+Deno.test("FrameHub tells how many consumers there are as they come and go", async () => {
+  const counts: number[] = [];
+  const hub = new FrameHub({ onConsumers: (count) => counts.push(count) });
+  const viewer = hub.newest();
+  const recorder = hub.every();
+  await viewer.readable.cancel();
+  await viewer.readable.cancel(); // twice: counted once
+  await recorder.readable.cancel();
+  assert.deepEqual(counts, [1, 2, 1, 0]);
+});

@@ -15,7 +15,7 @@ async function testApp() {
   const camera = new Camera({ argv: ["true"], hub });
   const recorder = new SegmentRecorder({ hub, output, segmentSeconds: 60 });
   const app = createApp({
-    hub,
+    live: { hub, snapshot: () => Promise.resolve(hub.latest) },
     streams: new MjpegStreams(hub),
     camera: { source: "test", description: "test pattern", status: () => camera.status() },
     recorder,

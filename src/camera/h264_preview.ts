@@ -1,0 +1,226 @@
+import type { Frame } from "../frames/frame.ts";
+import { FrameHub } from "../frames/frame_hub.ts";
+import { JpegFrameStream } from "../frames/jpeg_frame_stream.ts";
+import {
+  type BackoffOptions,
+  type ProcessStatus,
+  SupervisedProcess,
+} from "../process/supervised_process.ts";
+
+/** Options for {@linkcode H264Preview}. */
+export interface H264PreviewOptions {
+  /** The camera's H.264 access units. */
+  source: FrameHub;
+  /** Preview size. */
+  width: number;
+  height: number;
+  /** Most pictures per second to make. */
+  fps: number;
+  /** The camera's frame rate and keyframe interval (frames). */
+  cameraFps: number;
+  intra: number;
+  /** How long to keep decoding after the last viewer left, so a reload does not restart it. Default 3 s. */
+  idleMs?: number;
+  backoff?: BackoffOptions;
+  echoStderr?: boolean;
+}
+
+/** The preview's state for `/api/status`. */
+export interface PreviewStatus extends ProcessStatus {
+  /** True when only keyframes are decoded (cheapest), false when every frame is. */
+  keyframesOnly: boolean;
+  width: number;
+  height: number;
+  /** Pictures made in the last whole second. */
+  fps: number;
+  frames: number;
+}
+
+// An access unit delimiter after each access unit: without it ffmpeg's H.264 parser holds a
+// picture until the next one starts (one keyframe interval late, measured 700 ms); with it the
+// JPEG comes out 10-80 ms after the keyframe went in.
+const AUD = Uint8Array.of(0, 0, 0, 1, 0x09, 0xf0);
+
+/**
+ * Live view in H.264 mode: decodes the camera's stream to small JPEGs, on its own hub, only
+ * while someone watches or asks for a snapshot. When the preview rate allows it only
+ * keyframes are decoded (a keyframe is a whole picture: no reference frames needed), else every
+ * frame is decoded and every n-th kept. The decoder reads from its own small queue on the
+ * camera hub: when it falls behind it skips to the next keyframe, and the recorder never waits
+ * for it.
+ */
+export class H264Preview {
+  /** The preview's JPEG frames: serve `/stream.mjpg` and `/snapshot.jpg` from it. */
+  readonly hub: FrameHub;
+  readonly #options: H264PreviewOptions;
+  readonly #process: SupervisedProcess;
+  readonly #keyframesOnly: boolean;
+  #parser: JpegFrameStream | undefined;
+  #framesBefore = 0;
+  #nextSeq = 0;
+  #wanted = false;
+  #closed = false;
+  #idle: ReturnType<typeof setTimeout> | undefined;
+  /** Start/stop steps, one at a time, each doing what `#wanted` says when it runs. */
+  #transition: Promise<void> = Promise.resolve();
+
+  constructor(options: H264PreviewOptions) {
+    this.#options = options;
+    const keyframesPerSecond = options.cameraFps / Math.max(1, options.intra);
+    this.#keyframesOnly = options.fps <= keyframesPerSecond;
+    this.hub = new FrameHub({ onConsumers: (count) => this.#demand(count) });
+    this.#process = new SupervisedProcess({
+      name: "preview",
+      argv: () => this.#argv(),
+      stdin: "piped",
+      stdout: "piped",
+      stopBy: "signal",
+      backoff: options.backoff,
+      echoStderr: options.echoStderr,
+      session: (child, signal) => this.#run(child, signal),
+    });
+  }
+
+  /** The newest picture, made fresh if the preview was not running (undefined on timeout). */
+  async snapshot(timeoutMs = 5000): Promise<Frame | undefined> {
+    const asked = Date.now();
+    const latest = this.hub.latest;
+    if (latest && this.#process.state === "running" && asked - latest.time < 2000) return latest;
+    const reader = this.hub.newest().readable.getReader(); // demand: starts the decoder
+    const timer = setTimeout(() => void reader.cancel(), timeoutMs);
+    try {
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) return undefined;
+        if (value.time >= asked) return value;
+      }
+    } finally {
+      clearTimeout(timer);
+      void reader.cancel();
+    }
+  }
+
+  status(): PreviewStatus {
+    return {
+      ...this.#process.status(),
+      keyframesOnly: this.#keyframesOnly,
+      width: this.#options.width,
+      height: this.#options.height,
+      fps: this.hub.fps,
+      frames: this.#framesBefore + (this.#parser?.stats.frames ?? 0),
+    };
+  }
+
+  /** Stops decoding for good (shutdown). */
+  async stop(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#idle);
+    this.hub.close();
+    this.#wanted = false;
+    await (this.#transition = this.#transition.then(() => this.#process.stop()));
+  }
+
+  #demand(count: number): void {
+    if (this.#closed) return;
+    if (count > 0) {
+      clearTimeout(this.#idle);
+      this.#idle = undefined;
+      this.#want(true);
+    } else if (this.#idle === undefined) {
+      this.#idle = setTimeout(() => {
+        this.#idle = undefined;
+        this.#want(false);
+      }, this.#options.idleMs ?? 3000);
+    }
+  }
+
+  #want(on: boolean): void {
+    this.#wanted = on;
+    this.#transition = this.#transition.then(async () => {
+      if (this.#wanted && !this.#closed) this.#process.start();
+      else await this.#process.stop();
+    });
+  }
+
+  #argv(): string[] {
+    const { width, height, fps, cameraFps } = this.#options;
+    const every = Math.max(1, Math.round(cameraFps / fps));
+    const filter = this.#keyframesOnly
+      ? `scale=${width}:${height}`
+      : `select=not(mod(n\\,${every})),scale=${width}:${height}`;
+    return [
+      "ffmpeg",
+      "-hide_banner",
+      "-loglevel",
+      "error",
+      // Decode each picture as soon as it is in: no probing, no buffering, no frame threads.
+      "-fflags",
+      "nobuffer",
+      "-flags",
+      "low_delay",
+      "-probesize",
+      "32",
+      "-analyzeduration",
+      "0",
+      "-f",
+      "h264",
+      "-i",
+      "pipe:0",
+      "-threads",
+      "1",
+      "-vf",
+      filter,
+      "-vsync",
+      "0",
+      "-c:v",
+      "mjpeg",
+      "-q:v",
+      "7",
+      "-f",
+      "mjpeg",
+      "pipe:1",
+    ];
+  }
+
+  async #run(child: Deno.ChildProcess, signal: AbortSignal): Promise<void> {
+    const parser = new JpegFrameStream({ firstSeq: this.#nextSeq });
+    this.#parser = parser;
+    const read = (async () => {
+      for await (const frame of child.stdout.pipeThrough(parser)) {
+        this.#nextSeq = frame.seq + 1;
+        this.hub.publish(frame);
+      }
+    })();
+    try {
+      await Promise.all([this.#feed(child, signal), read]);
+    } finally {
+      this.#framesBefore += parser.stats.frames;
+      this.#parser = undefined;
+    }
+  }
+
+  async #feed(child: Deno.ChildProcess, signal: AbortSignal): Promise<void> {
+    const frames = this.#options.source.every({ maxQueuedFrames: 4 }).readable.getReader();
+    const stdin = child.stdin.getWriter();
+    const stop = () => void frames.cancel();
+    signal.addEventListener("abort", stop, { once: true });
+    try {
+      while (true) {
+        const { value: frame, done } = await frames.read();
+        if (done) break;
+        if (this.#keyframesOnly && !frame.keyframe) continue;
+        await stdin.write(frame.data);
+        await stdin.write(AUD);
+      }
+    } catch {
+      // ffmpeg went away (stopped or crashed): the supervisor sees its exit.
+    } finally {
+      signal.removeEventListener("abort", stop);
+      await frames.cancel().catch(() => {});
+      // Being stopped means being killed: closing stdin first would make ffmpeg decode the
+      // trailing delimiter alone and log an error.
+      if (signal.aborted) await child.status;
+      await stdin.close().catch(() => {});
+    }
+  }
+}
