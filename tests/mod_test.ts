@@ -172,16 +172,10 @@ Deno.test("videorecorder --source command records what the command prints", asyn
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("videorecorder picks the Pi camera when rpicam-vid is on PATH", async () => {
-  const output = await Deno.makeTempDir({ prefix: "mod_test_" });
-  const recorder = await startRecorder(
-    ["--width", "640", "--height", "360", "--fps", "10", "--output", output, "--no-record"],
-    { PATH: `${FAKE_BIN}:${Deno.env.get("PATH")}` },
-  );
-  assert.match(recorder.log, /Camera: rpicam \(rpicam-vid\)/);
-  await waitFor("frames", async () => (await recorder.status()).camera.frames >= 5);
-  const snapshot = await fetch(`${recorder.url}/snapshot.jpg`);
-  const file = join(output, "snapshot.jpg");
+async function snapshotSize(url: string, dir: string): Promise<string> {
+  const snapshot = await fetch(`${url}/snapshot.jpg`);
+  assert.equal(snapshot.status, 200);
+  const file = join(dir, "snapshot.jpg");
   await Deno.writeFile(file, new Uint8Array(await snapshot.arrayBuffer()));
   const size = new TextDecoder().decode(
     await run([
@@ -195,8 +189,55 @@ Deno.test("videorecorder picks the Pi camera when rpicam-vid is on PATH", async 
       file,
     ]),
   );
-  assert.equal(size.trim(), "640,360");
-  assert.equal((await recorder.status()).recorder.recording, false, "--no-record");
+  await Deno.remove(file);
+  return size.trim();
+}
+
+Deno.test("videorecorder records H.264 from the Pi camera and previews it on demand", async () => {
+  const output = await Deno.makeTempDir({ prefix: "mod_test_" });
+  const recorder = await startRecorder(
+    ["--width", "1280", "--height", "720", "--fps", "15", "--segment", "2", "--output", output],
+    { PATH: `${FAKE_BIN}:${Deno.env.get("PATH")}` },
+  );
+  assert.match(recorder.log, /Camera: rpicam \(rpicam-vid, H\.264\)/);
+  await waitFor("a closed clip", async () => (await recorder.status()).recorder.segments >= 1);
+  const status = await recorder.status();
+  assert.equal(status.camera.codec, "h264");
+  assert.equal(status.camera.keyframe_interval, 15, "--intra defaults to one second");
+  assert.deepEqual([status.camera.h264.width, status.camera.h264.height], [1280, 720]);
+  assert.equal(status.preview.state, "idle", "no decoding while nobody watches");
+  assert.equal(await snapshotSize(recorder.url, output), "640,360");
+  assert.equal(await recorder.stop(), 0);
+  const names = await clipsIn(output);
+  assert.ok(names.length >= 2 && names.every((n) => n.endsWith(".mp4")), `${names}`);
+  for (const name of names) assert.ok((await probeClip(join(output, name))).frames > 0);
+  await Deno.remove(output, { recursive: true });
+});
+
+Deno.test("videorecorder records MJPEG from the Pi camera with --codec mjpeg", async () => {
+  const output = await Deno.makeTempDir({ prefix: "mod_test_" });
+  const recorder = await startRecorder(
+    [
+      "--codec",
+      "mjpeg",
+      "--width",
+      "640",
+      "--height",
+      "360",
+      "--fps",
+      "10",
+      "--output",
+      output,
+      "--no-record",
+    ],
+    { PATH: `${FAKE_BIN}:${Deno.env.get("PATH")}` },
+  );
+  assert.match(recorder.log, /Camera: rpicam \(rpicam-vid, MJPEG\)/);
+  await waitFor("frames", async () => (await recorder.status()).camera.frames >= 5);
+  assert.equal(await snapshotSize(recorder.url, output), "640,360");
+  const status = await recorder.status();
+  assert.equal(status.recorder.recording, false, "--no-record");
+  assert.equal(status.preview, null, "MJPEG frames are served as they are");
   assert.equal(await recorder.stop(), 0);
   await Deno.remove(output, { recursive: true });
 });
