@@ -12,7 +12,8 @@ import { ConfigError, HELP, loadConfig, parseCommandLine } from "./src/config.ts
 import { FrameHub } from "./src/frames/frame_hub.ts";
 import { SegmentRecorder } from "./src/recorder/segment_recorder.ts";
 import { createApp, type LiveView } from "./src/server/app.ts";
-import { listen } from "./src/server/listen.ts";
+import { configDirectory, resolveCredentials } from "./src/server/auth.ts";
+import { listen, reachableUrls } from "./src/server/listen.ts";
 import { MjpegStreams } from "./src/server/mjpeg_streams.ts";
 
 /** Runs the recorder until SIGINT/SIGTERM; returns the process exit code. */
@@ -51,6 +52,16 @@ export async function main(args: string[]): Promise<number> {
     `Camera: ${source.description}` + (source.reason ? ` (auto: ${source.reason})` : ""),
   );
 
+  let credentials;
+  try {
+    credentials = await resolveCredentials(config, {
+      configDir: configDirectory(config.configFile, Deno.env.toObject()),
+    });
+  } catch (error) {
+    console.error(`videorecorder: ${error instanceof Error ? error.message : error}`);
+    return 2;
+  }
+
   const hub = new FrameHub();
   const camera = new Camera({ argv: source.argv, codec: source.codec, hub, echoStderr: true });
   const recorder = new SegmentRecorder({
@@ -88,6 +99,7 @@ export async function main(args: string[]): Promise<number> {
     },
     recorder,
     startedAt,
+    credentials,
   });
 
   let server;
@@ -103,7 +115,20 @@ export async function main(args: string[]): Promise<number> {
     `Recording to ${config.output} in ${config.segment} s clips` +
       (config.record ? "" : " (paused: --no-record)"),
   );
-  console.error(`Open ${server.url}/ (live view: ${server.url}/stream.mjpg)`);
+  for (const url of reachableUrls(config.host, server.port)) console.error(`Open ${url}/`);
+  if (!credentials) {
+    console.error(
+      "WARNING: --no-auth: anyone who can reach this port can watch, stop the recording " +
+        "and delete clips.",
+    );
+  } else if (credentials.generatedIn) {
+    console.error(
+      `Log in as "${credentials.user}" with password ${credentials.password} ` +
+        `(generated now, kept in ${credentials.generatedIn}; shown only this once)`,
+    );
+  } else {
+    console.error(`Log in as "${credentials.user}" with the configured password`);
+  }
 
   const signal = await new Promise<Deno.Signal>((resolve) => {
     for (const name of ["SIGINT", "SIGTERM"] as const) {

@@ -60,7 +60,7 @@ export interface Config {
   segment: number;
   /** The recordings directory, as an absolute path. Default `"recordings"` (below the cwd). */
   output: string;
-  /** The address the web server listens on. Default `"127.0.0.1"`. */
+  /** The address the web server listens on. Default `"0.0.0.0"` (every interface: the phone). */
   host: string;
   /** The web server port, 0 to 65535 (0 picks a free port). Default 8080. */
   port: number;
@@ -80,32 +80,44 @@ export interface Config {
   previewWidth: number;
   previewHeight: number;
   previewFps: number;
+  /** Whether the web server asks for a password. Default true; `--no-auth` turns it off. */
+  auth: boolean;
+  /** The user name for HTTP Basic authentication. Default `"admin"`. */
+  user: string;
+  /**
+   * The password (also from `$VIDEORECORDER_PASSWORD`). When none is set, one is generated on
+   * first start and kept in the config directory.
+   */
+  password?: string;
   /** The absolute path of the JSON file loaded, if any. */
   configFile?: string;
 }
 
 /** The settings used when neither a flag nor the config file gives one. */
-export const DEFAULTS: Readonly<Omit<Config, "command" | "configFile">> = Object.freeze({
-  source: "auto",
-  device: "/dev/video0",
-  width: 1280,
-  height: 720,
-  fps: 30,
-  quality: 80,
-  segment: 60,
-  output: "recordings",
-  host: "127.0.0.1",
-  port: 8080,
-  record: true,
-  codec: "auto",
-  bitrate: 0,
-  intra: 0,
-  profile: "high",
-  level: "4.2",
-  previewWidth: 640,
-  previewHeight: 360,
-  previewFps: 5,
-});
+export const DEFAULTS: Readonly<Omit<Config, "command" | "configFile" | "password">> = Object
+  .freeze({
+    source: "auto",
+    device: "/dev/video0",
+    width: 1280,
+    height: 720,
+    fps: 30,
+    quality: 80,
+    segment: 60,
+    output: "recordings",
+    host: "127.0.0.1",
+    port: 8080,
+    record: true,
+    codec: "auto",
+    bitrate: 0,
+    intra: 0,
+    profile: "high",
+    level: "4.2",
+    previewWidth: 640,
+    previewHeight: 360,
+    previewFps: 5,
+    auth: true,
+    user: "admin",
+  });
 
 /**
  * A bad flag, config file or output directory. The one error callers are meant to catch:
@@ -136,6 +148,8 @@ export interface CommandLine {
 export interface LoadConfigOptions {
   /** The directory relative paths on the command line are resolved against. Default `Deno.cwd()`. */
   cwd?: string;
+  /** Environment variables (`VIDEORECORDER_PASSWORD`). Default `Deno.env`. */
+  env?: Record<string, string | undefined>;
 }
 
 /** Usage text listing every flag with its default. */
@@ -157,6 +171,11 @@ Options:
   -f, --output DIR   recordings directory, created if missing (default: ${DEFAULTS.output})
   --host ADDRESS     address the web server listens on (default: ${DEFAULTS.host})
   --port PORT        web server port, 0 to 65535; 0 picks a free one (default: ${DEFAULTS.port})
+  --user NAME        user name for the web page's password prompt (default: ${DEFAULTS.user})
+  --password TEXT    its password; also $VIDEORECORDER_PASSWORD. Without one, a password
+                     is generated on first start, kept in the config directory (mode 0600)
+                     and printed once
+  --no-auth          no password at all: anyone on the network controls the recorder
   --record           start recording at launch (default)
   --no-record        start with recording off
   --codec CODEC      auto, mjpeg or h264; auto is h264 for the Pi camera (its hardware
@@ -255,6 +274,15 @@ function numberRule(
   };
 }
 
+function booleanRule(): Rule {
+  return {
+    type: "boolean",
+    expected: "true or false",
+    check: (value) => typeof value === "boolean" ? value : undefined,
+    fromText: () => undefined,
+  };
+}
+
 function stringRule(expected: string): Rule {
   return {
     type: "string",
@@ -276,12 +304,7 @@ const RULES: Readonly<Record<SettingKey, Rule>> = {
   output: stringRule("a non-empty directory path"),
   host: stringRule("a non-empty host name or address"),
   port: numberRule(0, 65535, { integer: true }),
-  record: {
-    type: "boolean",
-    expected: "true or false",
-    check: (value) => typeof value === "boolean" ? value : undefined,
-    fromText: () => undefined,
-  },
+  record: booleanRule(),
   codec: enumRule(["auto", "mjpeg", "h264"]),
   bitrate: bitrateRule(),
   intra: numberRule(0, 1000, { integer: true }),
@@ -290,6 +313,9 @@ const RULES: Readonly<Record<SettingKey, Rule>> = {
   previewWidth: numberRule(16, 1920, { integer: true }),
   previewHeight: numberRule(16, 1080, { integer: true }),
   previewFps: numberRule(0, 30, { aboveMin: true }),
+  auth: booleanRule(),
+  user: stringRule("a non-empty user name"),
+  password: stringRule("a non-empty password"),
 };
 
 const SETTING_KEYS = Object.keys(RULES) as SettingKey[];
@@ -319,6 +345,9 @@ const PARSE_OPTIONS = {
   "preview-width": { type: "string" },
   "preview-height": { type: "string" },
   "preview-fps": { type: "string" },
+  auth: { type: "boolean" },
+  user: { type: "string" },
+  password: { type: "string" },
   config: { type: "string", short: "c" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -365,7 +394,9 @@ export function parseCommandLine(args: string[]): CommandLine {
     }
     flags[key] = value;
   }
-  if (typeof values.record === "boolean") flags.record = values.record;
+  for (const key of SETTING_KEYS) {
+    if (RULES[key].type === "boolean" && typeof values[key] === "boolean") flags[key] = values[key];
+  }
   impliedSource(flags);
 
   const commandLine: CommandLine = { help: values.help === true, flags: flags as Partial<Config> };
@@ -412,8 +443,12 @@ export async function loadConfig(
     fileSettings = parseConfigFile(await readConfigFile(configFile), configFile);
   }
 
+  // The environment sits between the file and the flags; only the password comes from it.
+  const password = (options.env ?? Deno.env.toObject()).VIDEORECORDER_PASSWORD;
+  const envSettings: Partial<Config> = password ? { password } : {};
+
   const config: Config = { ...DEFAULTS };
-  for (const layer of [fileSettings, commandLine.flags]) {
+  for (const layer of [fileSettings, envSettings, commandLine.flags]) {
     for (const key of SETTING_KEYS) {
       if (layer[key] !== undefined) Object.assign(config, { [key]: layer[key] });
     }

@@ -60,7 +60,7 @@ Deno.test("DEFAULTS is frozen and matches the documented values", () => {
     quality: 80,
     segment: 60,
     output: "recordings",
-    host: "127.0.0.1",
+    host: "0.0.0.0",
     port: 8080,
     record: true,
     codec: "auto",
@@ -71,6 +71,8 @@ Deno.test("DEFAULTS is frozen and matches the documented values", () => {
     previewWidth: 640,
     previewHeight: 360,
     previewFps: 5,
+    auth: true,
+    user: "admin",
   });
 });
 
@@ -98,6 +100,9 @@ Deno.test("HELP lists every flag with its default", () => {
       "--preview-width",
       "--preview-height",
       "--preview-fps",
+      "--user",
+      "--password",
+      "--no-auth",
       "-c, --config",
       "-h, --help",
     ]
@@ -535,5 +540,24 @@ Deno.test("loadConfig reads camelCase keys for multi-word settings from the file
   const config = await loadConfig(parseCommandLine(["--config", file]), { cwd: dir });
   assert.equal(config.previewWidth, 320);
   assert.equal(config.codec, "h264");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("loadConfig takes the password from flag, environment or file, in that order", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = join(dir, "config.json");
+  await Deno.writeTextFile(file, JSON.stringify({ password: "from-file", user: "pi" }));
+  const env = { VIDEORECORDER_PASSWORD: "from-env" };
+  const fromFile = await loadConfig(parseCommandLine(["-c", file]), { cwd: dir, env: {} });
+  assert.deepEqual([fromFile.user, fromFile.password], ["pi", "from-file"]);
+  const fromEnv = await loadConfig(parseCommandLine(["-c", file]), { cwd: dir, env });
+  assert.equal(fromEnv.password, "from-env");
+  const fromFlag = await loadConfig(parseCommandLine(["-c", file, "--password", "x"]), {
+    cwd: dir,
+    env,
+  });
+  assert.equal(fromFlag.password, "x");
+  const none = await loadConfig(parseCommandLine(["--no-auth"]), { cwd: dir, env: {} });
+  assert.deepEqual([none.auth, none.password], [false, undefined]);
   await Deno.remove(dir, { recursive: true });
 });

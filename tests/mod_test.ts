@@ -6,10 +6,24 @@ import { FAKE_BIN, probeClip, run, waitFor } from "./_helpers.ts";
 
 const MOD = new URL("../mod.ts", import.meta.url).pathname;
 
-/** Starts `mod.ts` with `args`, waits until it prints its URL. */
-async function startRecorder(args: string[], env: Record<string, string> = {}) {
+/** Starts `mod.ts` with `args` (and `--no-auth` unless `auth`), waits until it prints its URL. */
+async function startRecorder(
+  args: string[],
+  env: Record<string, string> = {},
+  { auth = false } = {},
+) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MOD, "--host", "127.0.0.1", "--port", "0", ...args],
+    args: [
+      "run",
+      "--allow-all",
+      MOD,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      ...(auth ? [] : ["--no-auth"]),
+      ...args,
+    ],
     env: { NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",
@@ -240,4 +254,28 @@ Deno.test("videorecorder records MJPEG from the Pi camera with --codec mjpeg", a
   assert.equal(status.preview, null, "MJPEG frames are served as they are");
   assert.equal(await recorder.stop(), 0);
   await Deno.remove(output, { recursive: true });
+});
+
+Deno.test("videorecorder generates a password on first start and requires it", async () => {
+  const home = await Deno.makeTempDir({ prefix: "mod_test_home_" });
+  const output = join(home, "clips");
+  const args = ["--source", "test", "--width", "160", "--height", "120", "--output", output];
+  const first = await startRecorder(args, { HOME: home }, { auth: true });
+  const password = /with password (\S+) \(generated now/.exec(first.log)?.[1];
+  assert.ok(password, `password printed: ${first.log}`);
+  const file = join(home, ".config", "videorecorder", "password");
+  assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600);
+  assert.equal((await fetch(`${first.url}/api/status`)).status, 401);
+  const authorized = await fetch(`${first.url}/api/status`, {
+    headers: { authorization: `Basic ${btoa(`admin:${password}`)}` },
+  });
+  assert.equal(authorized.status, 200);
+  await authorized.body?.cancel();
+  assert.equal(await first.stop(), 0);
+
+  const second = await startRecorder(args, { HOME: home }, { auth: true });
+  assert.doesNotMatch(second.log, /generated now/, "printed only once");
+  assert.match(second.log, /Log in as "admin" with the configured password/);
+  assert.equal(await second.stop(), 0);
+  await Deno.remove(home, { recursive: true });
 });

@@ -1,9 +1,11 @@
 import { Hono } from "@hono/hono";
+import { HTTPException } from "@hono/hono/http-exception";
 import type { CameraStatus } from "../camera/camera.ts";
 import type { PreviewStatus } from "../camera/h264_preview.ts";
 import type { Frame } from "../frames/frame.ts";
 import type { FrameHub } from "../frames/frame_hub.ts";
 import type { RecorderStatus } from "../recorder/segment_recorder.ts";
+import { type Credentials, requireCredentials, sameOriginOnly } from "./auth.ts";
 import type { MjpegStreams } from "./mjpeg_streams.ts";
 
 /**
@@ -27,6 +29,8 @@ export interface AppOptions {
   recorder: { status(): RecorderStatus; start(): Promise<void>; stop(): Promise<void> };
   /** When the process started, ms since the epoch. */
   startedAt: number;
+  /** Required on every route; null turns authentication off (`--no-auth`). */
+  credentials: Credentials | null;
   /** Directory holding the control page. Default: `web/` beside `src/`. */
   webDir?: string;
 }
@@ -49,6 +53,8 @@ const WEB_FILES: Record<string, string> = {
 export function createApp(options: AppOptions): Hono {
   const { live, streams, recorder } = options;
   const app = new Hono();
+  if (options.credentials) app.use("*", requireCredentials(options.credentials));
+  app.use("*", sameOriginOnly());
 
   app.get("/stream.mjpg", () => streams.response());
 
@@ -87,6 +93,8 @@ export function createApp(options: AppOptions): Hono {
 
   app.notFound((c) => c.json({ error: `Not found: ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => {
+    // Thrown on purpose (401 from basicAuth): its response is the answer.
+    if (error instanceof HTTPException) return error.getResponse();
     console.error(`Request ${c.req.method} ${c.req.path} failed:`, error);
     return c.json({ error: `Internal error: ${error.message}` }, 500);
   });

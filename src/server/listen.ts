@@ -62,3 +62,23 @@ export function listen(app: Hono, streams: MjpegStreams, options: ListenOptions)
     },
   };
 }
+
+/**
+ * URLs a person can open: the address itself, or for a wildcard address (`0.0.0.0`, `::`) each
+ * of the machine's IPv4 addresses (the Pi's Wi-Fi address is the one a phone needs).
+ */
+export function reachableUrls(
+  host: string,
+  port: number,
+  interfaces: () => Deno.NetworkInterfaceInfo[] = Deno.networkInterfaces,
+): string[] {
+  if (host !== "0.0.0.0" && host !== "::") {
+    return [`http://${host.includes(":") ? `[${host}]` : host}:${port}`];
+  }
+  const addresses = interfaces()
+    .filter((info) => info.family === "IPv4")
+    .map((info) => info.address);
+  return [...new Set(addresses.length ? addresses : ["127.0.0.1"])].map((address) =>
+    `http://${address}:${port}`
+  );
+}

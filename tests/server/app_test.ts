@@ -20,6 +20,7 @@ async function testApp() {
     camera: { source: "test", description: "test pattern", status: () => camera.status() },
     recorder,
     startedAt: Date.now() - 5_000,
+    credentials: null,
   });
   return {
     app,
