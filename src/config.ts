@@ -29,6 +29,7 @@
 
 import { parseArgs } from "node:util";
 import { dirname, join, resolve } from "node:path";
+import { parseByteSize, parseFreeSpaceFloor } from "./storage/byte_size.ts";
 
 /**
  * Where frames come from: `rpicam` (rpicam-vid), `v4l2` (a USB camera through ffmpeg),
@@ -80,6 +81,10 @@ export interface Config {
   previewWidth: number;
   previewHeight: number;
   previewFps: number;
+  /** Cap on the total size of the clips, e.g. `"20G"`; `""` for none. Default `""`. */
+  maxStorage: string;
+  /** Free space to keep on the disk, e.g. `"1G"` or `"10%"`. Default `"5%"`. */
+  minFree: string;
   /** Whether the web server asks for a password. Default true; `--no-auth` turns it off. */
   auth: boolean;
   /** The user name for HTTP Basic authentication. Default `"admin"`. */
@@ -94,30 +99,34 @@ export interface Config {
 }
 
 /** The settings used when neither a flag nor the config file gives one. */
-export const DEFAULTS: Readonly<Omit<Config, "command" | "configFile" | "password">> = Object
-  .freeze({
-    source: "auto",
-    device: "/dev/video0",
-    width: 1280,
-    height: 720,
-    fps: 30,
-    quality: 80,
-    segment: 60,
-    output: "recordings",
-    host: "127.0.0.1",
-    port: 8080,
-    record: true,
-    codec: "auto",
-    bitrate: 0,
-    intra: 0,
-    profile: "high",
-    level: "4.2",
-    previewWidth: 640,
-    previewHeight: 360,
-    previewFps: 5,
-    auth: true,
-    user: "admin",
-  });
+/** The settings that have a default: all but the command, the config file and the password. */
+export type Defaults = Readonly<Omit<Config, "command" | "configFile" | "password">>;
+
+export const DEFAULTS: Defaults = Object.freeze({
+  source: "auto",
+  device: "/dev/video0",
+  width: 1280,
+  height: 720,
+  fps: 30,
+  quality: 80,
+  segment: 60,
+  output: "recordings",
+  host: "0.0.0.0",
+  port: 8080,
+  record: true,
+  codec: "auto",
+  bitrate: 0,
+  intra: 0,
+  profile: "high",
+  level: "4.2",
+  previewWidth: 640,
+  previewHeight: 360,
+  previewFps: 5,
+  maxStorage: "",
+  minFree: "5%",
+  auth: true,
+  user: "admin",
+});
 
 /**
  * A bad flag, config file or output directory. The one error callers are meant to catch:
@@ -171,6 +180,10 @@ Options:
   -f, --output DIR   recordings directory, created if missing (default: ${DEFAULTS.output})
   --host ADDRESS     address the web server listens on (default: ${DEFAULTS.host})
   --port PORT        web server port, 0 to 65535; 0 picks a free one (default: ${DEFAULTS.port})
+  --max-storage SIZE cap on the clips' total size, e.g. 20G; the oldest unlocked clips
+                     are deleted to stay under it (default: none)
+  --min-free SIZE    free space to keep on the disk, e.g. 1G or 10%; the oldest unlocked
+                     clips are deleted to keep it (default: ${DEFAULTS.minFree})
   --user NAME        user name for the web page's password prompt (default: ${DEFAULTS.user})
   --password TEXT    its password; also $VIDEORECORDER_PASSWORD. Without one, a password
                      is generated on first start, kept in the config directory (mode 0600)
@@ -283,6 +296,19 @@ function booleanRule(): Rule {
   };
 }
 
+/** A string accepted when `valid` returns true without throwing. */
+function parsedRule(expected: string, valid: (text: string) => boolean): Rule {
+  const check = (value: unknown) => {
+    if (typeof value !== "string") return undefined;
+    try {
+      return valid(value) ? value : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  return { type: "string", expected, check, fromText: (text) => text };
+}
+
 function stringRule(expected: string): Rule {
   return {
     type: "string",
@@ -313,6 +339,14 @@ const RULES: Readonly<Record<SettingKey, Rule>> = {
   previewWidth: numberRule(16, 1920, { integer: true }),
   previewHeight: numberRule(16, 1080, { integer: true }),
   previewFps: numberRule(0, 30, { aboveMin: true }),
+  maxStorage: parsedRule(
+    "a size like 20G, or empty for no cap",
+    (text) => text === "" || parseByteSize(text) > 0,
+  ),
+  minFree: parsedRule("a size like 1G or a percentage like 10%", (text) => {
+    parseFreeSpaceFloor(text);
+    return true;
+  }),
   auth: booleanRule(),
   user: stringRule("a non-empty user name"),
   password: stringRule("a non-empty password"),
@@ -345,6 +379,8 @@ const PARSE_OPTIONS = {
   "preview-width": { type: "string" },
   "preview-height": { type: "string" },
   "preview-fps": { type: "string" },
+  "max-storage": { type: "string" },
+  "min-free": { type: "string" },
   auth: { type: "boolean" },
   user: { type: "string" },
   password: { type: "string" },

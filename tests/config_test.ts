@@ -71,6 +71,8 @@ Deno.test("DEFAULTS is frozen and matches the documented values", () => {
     previewWidth: 640,
     previewHeight: 360,
     previewFps: 5,
+    maxStorage: "",
+    minFree: "5%",
     auth: true,
     user: "admin",
   });
@@ -100,6 +102,8 @@ Deno.test("HELP lists every flag with its default", () => {
       "--preview-width",
       "--preview-height",
       "--preview-fps",
+      "--max-storage",
+      "--min-free",
       "--user",
       "--password",
       "--no-auth",
@@ -110,7 +114,8 @@ Deno.test("HELP lists every flag with its default", () => {
     assert.ok(HELP.includes(flag), `HELP lacks ${flag}`);
   }
   for (const value of Object.values(DEFAULTS)) {
-    if (typeof value !== "boolean") assert.ok(HELP.includes(`(default: ${value})`), `${value}`);
+    const shown = value === "" ? "none" : value;
+    if (typeof value !== "boolean") assert.ok(HELP.includes(`(default: ${shown})`), `${value}`);
   }
 });
 
@@ -560,4 +565,13 @@ Deno.test("loadConfig takes the password from flag, environment or file, in that
   const none = await loadConfig(parseCommandLine(["--no-auth"]), { cwd: dir, env: {} });
   assert.deepEqual([none.auth, none.password], [false, undefined]);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("parseCommandLine checks storage limits", () => {
+  const { flags } = parseCommandLine(["--max-storage", "20G", "--min-free", "10%"]);
+  assert.deepEqual(flags, { maxStorage: "20G", minFree: "10%" });
+  assert.throws(() => parseCommandLine(["--max-storage", "lots"]), {
+    message: /^Invalid --max-storage: expected a size like 20G, or empty for no cap, got "lots"$/,
+  });
+  assert.throws(() => parseCommandLine(["--min-free", "150%"]), { message: /^Invalid --min-free/ });
 });

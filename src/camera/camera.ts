@@ -20,6 +20,8 @@ export interface CameraOptions {
   hub: FrameHub;
   /** Frames larger than this are dropped as corrupt. Default 8 MiB. */
   maxFrameBytes?: number;
+  /** Clock for frame times (and so clip names). Default `Date.now`. */
+  now?: () => number;
   backoff?: BackoffOptions;
   /** Print the camera's stderr on ours. */
   echoStderr?: boolean;
@@ -99,7 +101,11 @@ export class Camera {
   }
 
   async #capture(child: Deno.ChildProcess): Promise<void> {
-    const options = { firstSeq: this.#nextSeq, maxFrameBytes: this.#options.maxFrameBytes };
+    const options = {
+      firstSeq: this.#nextSeq,
+      maxFrameBytes: this.#options.maxFrameBytes,
+      now: this.#options.now,
+    };
     const parser = this.#options.codec === "h264"
       ? new H264AccessUnitStream(options)
       : new JpegFrameStream(options);

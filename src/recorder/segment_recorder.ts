@@ -27,6 +27,8 @@ export interface SegmentRecorderOptions {
   maxQueuedFrames?: number;
   /** Called once a clip is closed, synced to disk and renamed to its final name. */
   onClip?: (clip: SavedClip) => void;
+  /** The folder (inside `output`) a closed clip goes to, e.g. `locked` for a protected one. */
+  clipFolder?: (seq: number) => string;
   backoff?: BackoffOptions;
   /** How long ffmpeg may take to close the last clip after its input ends. Default 10 s. */
   graceMs?: number;
@@ -37,7 +39,7 @@ export interface SegmentRecorderOptions {
 /** A clip on disk, closed and synced. */
 export interface SavedClip {
   seq: number;
-  /** File name inside the output directory. */
+  /** Path inside the output directory, e.g. `000042_20261130-111627.mkv` or `locked/…`. */
   file: string;
   /** Start time, ms since the epoch. */
   start: number;
@@ -242,12 +244,17 @@ export class SegmentRecorder {
   #save(clip: Omit<SavedClip, "file">, ext = this.#ext): void {
     const output = this.#options.output;
     const from = join(output, recordingFileName(clip.seq, ext));
-    const saved: SavedClip = { ...clip, file: clipFileName(clip.seq, clip.start, ext) };
+    const folder = this.#options.clipFolder?.(clip.seq) ?? "";
+    const saved: SavedClip = {
+      ...clip,
+      file: join(folder, clipFileName(clip.seq, clip.start, ext)),
+    };
     this.#saving = this.#saving.then(async () => {
       try {
         await syncPath(from);
         await Deno.rename(from, join(output, saved.file));
-        await syncPath(output);
+        await syncPath(join(output, folder));
+        if (folder) await syncPath(output);
         this.#segments++;
         this.#lastClip = saved;
         this.#options.onClip?.(saved);
