@@ -1,121 +1,105 @@
 /**
- * videorecorder: a dashcam for a Raspberry Pi. Wiring only: load the config, build
- * camera → hub → recorder and server in dependency order, tear them down in reverse on
- * SIGINT/SIGTERM.
+ * videorecorder: a dashcam for a Raspberry Pi. Wiring only: load the config, build the
+ * recorder (camera → hub → clips) and the web server, stop them in reverse on SIGINT/SIGTERM.
  *
  * @module
  */
-import { Camera } from "./src/camera/camera.ts";
-import { resolveSource } from "./src/camera/detect.ts";
-import { H264Preview } from "./src/camera/h264_preview.ts";
-import { ConfigError, HELP, loadConfig, parseCommandLine } from "./src/config.ts";
-import { FrameHub } from "./src/frames/frame_hub.ts";
-import { SegmentRecorder } from "./src/recorder/segment_recorder.ts";
-import { createApp, type LiveView } from "./src/server/app.ts";
-import { configDirectory, resolveCredentials } from "./src/server/auth.ts";
+import {
+  type CommandLine,
+  type Config,
+  configDirectory,
+  ConfigError,
+  defaultConfigFile,
+  HELP,
+  loadConfig,
+  parseCommandLine,
+} from "./src/config.ts";
+import { Dashcam } from "./src/dashcam.ts";
+import { createApp } from "./src/server/app.ts";
+import { type Credentials, resolveCredentials } from "./src/server/auth.ts";
 import { listen, reachableUrls } from "./src/server/listen.ts";
-import { MjpegStreams } from "./src/server/mjpeg_streams.ts";
 
 /** Runs the recorder until SIGINT/SIGTERM; returns the process exit code. */
 export async function main(args: string[]): Promise<number> {
   const startedAt = Date.now();
-  let config;
+  const env = Deno.env.toObject();
+
+  let config: Config;
+  let credentials: Credentials | null;
+  let dashcam: Dashcam;
   try {
     const commandLine = parseCommandLine(args);
     if (commandLine.help) {
       console.log(HELP);
       return 0;
     }
-    config = await loadConfig(commandLine);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(`videorecorder: ${error.message}\nTry --help for the list of options.`);
-    return 2;
-  }
-
-  let source;
-  try {
-    source = await resolveSource({
-      ...config,
-      h264: {
-        bitrate: config.bitrate,
-        intra: config.intra,
-        profile: config.profile,
-        level: config.level,
-      },
+    config = await loadConfig(await withDefaultConfigFile(commandLine, env));
+    credentials = await resolveCredentials(config, {
+      configDir: configDirectory(config.configFile, env),
     });
+    dashcam = await Dashcam.create(config, { verbose: true });
   } catch (error) {
-    console.error(`videorecorder: ${error instanceof Error ? error.message : error}`);
+    const hint = error instanceof ConfigError ? "\nTry --help for the list of options." : "";
+    console.error(`videorecorder: ${error instanceof Error ? error.message : error}${hint}`);
     return 2;
   }
+  const { source } = dashcam;
   console.error(
     `Camera: ${source.description}` + (source.reason ? ` (auto: ${source.reason})` : ""),
   );
 
-  let credentials;
-  try {
-    credentials = await resolveCredentials(config, {
-      configDir: configDirectory(config.configFile, Deno.env.toObject()),
-    });
-  } catch (error) {
-    console.error(`videorecorder: ${error instanceof Error ? error.message : error}`);
-    return 2;
-  }
-
-  const hub = new FrameHub();
-  const camera = new Camera({ argv: source.argv, codec: source.codec, hub, echoStderr: true });
-  const recorder = new SegmentRecorder({
-    hub,
-    output: config.output,
-    segmentSeconds: config.segment,
-    codec: source.codec,
-    echoStderr: true,
-    onClip: (clip) => console.error(`Saved ${clip.file}`),
-  });
-  // H.264 mode: the live view is decoded from the camera's stream, only while watched.
-  const preview = source.h264
-    ? new H264Preview({
-      source: hub,
-      width: config.previewWidth,
-      height: config.previewHeight,
-      fps: config.previewFps,
-      cameraFps: config.fps,
-      intra: source.h264.intra,
-      echoStderr: true,
-    })
-    : undefined;
-  const live: LiveView = preview
-    ? { hub: preview.hub, snapshot: () => preview.snapshot() }
-    : { hub, snapshot: () => Promise.resolve(hub.latest) };
-  const streams = new MjpegStreams(live.hub);
   const app = createApp({
-    live,
-    streams,
-    preview,
-    camera: {
-      source: source.kind,
-      description: source.description,
-      status: () => camera.status(),
-    },
-    recorder,
+    dashcam,
     startedAt,
     credentials,
+    configFile: config.configFile ?? defaultConfigFile(env),
   });
-
   let server;
   try {
-    server = listen(app, streams, { host: config.host, port: config.port });
+    server = listen(app, dashcam.streams, { host: config.host, port: config.port });
   } catch (error) {
     console.error(`videorecorder: ${error instanceof Error ? error.message : error}`);
     return 1;
   }
-  camera.start();
-  if (config.record) await recorder.start();
+  await dashcam.start();
   console.error(
     `Recording to ${config.output} in ${config.segment} s clips` +
       (config.record ? "" : " (paused: --no-record)"),
   );
   for (const url of reachableUrls(config.host, server.port)) console.error(`Open ${url}/`);
+  printCredentials(credentials);
+
+  const signal = await new Promise<Deno.Signal>((resolve) => {
+    for (const name of ["SIGINT", "SIGTERM"] as const) {
+      Deno.addSignalListener(name, () => resolve(name));
+    }
+  });
+  console.error(`${signal}: closing the current clip and stopping`);
+  // A second signal while stopping means "now": systemd's stop timeout or an impatient user.
+  for (const name of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(name, () => Deno.exit(1));
+  }
+  await dashcam.stop();
+  await server.shutdown();
+  return 0;
+}
+
+/** Without `--config`, the config directory's file is read when it exists. */
+async function withDefaultConfigFile(
+  commandLine: CommandLine,
+  env: Record<string, string | undefined>,
+): Promise<CommandLine> {
+  if (commandLine.configFile !== undefined) return commandLine;
+  const file = defaultConfigFile(env);
+  try {
+    await Deno.stat(file);
+    return { ...commandLine, configFile: file };
+  } catch {
+    return commandLine;
+  }
+}
+
+function printCredentials(credentials: Credentials | null): void {
   if (!credentials) {
     console.error(
       "WARNING: --no-auth: anyone who can reach this port can watch, stop the recording " +
@@ -129,19 +113,6 @@ export async function main(args: string[]): Promise<number> {
   } else {
     console.error(`Log in as "${credentials.user}" with the configured password`);
   }
-
-  const signal = await new Promise<Deno.Signal>((resolve) => {
-    for (const name of ["SIGINT", "SIGTERM"] as const) {
-      Deno.addSignalListener(name, () => resolve(name));
-    }
-  });
-  console.error(`${signal}: closing the current clip and stopping`);
-  await recorder.stop();
-  await preview?.stop();
-  await camera.stop();
-  hub.close();
-  await server.shutdown();
-  return 0;
 }
 
 if (import.meta.main) {

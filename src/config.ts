@@ -133,10 +133,14 @@ export const DEFAULTS: Defaults = Object.freeze({
  * `mod.ts` prints the message and exits with code 2.
  */
 export class ConfigError extends Error {
+  /** The setting at fault, when there is one (the page shows the message next to it). */
+  readonly key?: string;
+
   /** Creates a `ConfigError` with a message meant for the user. */
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: ErrorOptions & { key?: string }) {
     super(message, options);
     this.name = "ConfigError";
+    this.key = options?.key;
   }
 }
 
@@ -583,11 +587,26 @@ function parseConfigFile(text: string, path: string): Partial<Config> {
     throw new ConfigError(`Invalid --config: ${path} must hold a JSON object, got ${kind}`);
   }
 
+  const settings = checkSettings(json as Record<string, unknown>, SETTING_KEYS, ` in ${path}`);
+  impliedSource(settings);
+  return settings;
+}
+
+/**
+ * Checks JSON settings key by key against the rules; `where` goes into messages (" in FILE").
+ * Keys outside `allowed` are refused.
+ */
+function checkSettings(
+  json: Record<string, unknown>,
+  allowed: readonly SettingKey[],
+  where: string,
+): Partial<Config> {
   const settings: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(json)) {
-    if (!Object.hasOwn(RULES, key)) {
+    if (!allowed.includes(key as SettingKey)) {
       throw new ConfigError(
-        `Unknown key ${JSON.stringify(key)} in ${path}: expected one of ${SETTING_KEYS.join(", ")}`,
+        `Unknown key ${JSON.stringify(key)}${where}: expected one of ${allowed.join(", ")}`,
+        { key },
       );
     }
     const rule = RULES[key as SettingKey];
@@ -598,15 +617,96 @@ function parseConfigFile(text: string, path: string): Partial<Config> {
         ? ` (a string, not a JSON ${rule.type})`
         : "";
       throw new ConfigError(
-        `Invalid ${JSON.stringify(key)} in ${path}: expected ${rule.expected}, got ${
+        `Invalid ${JSON.stringify(key)}${where}: expected ${rule.expected}, got ${
           JSON.stringify(value)
         }${hint}`,
+        { key },
       );
     }
     settings[key] = checked;
   }
-  impliedSource(settings);
   return settings as Partial<Config>;
+}
+
+/**
+ * The settings the control page may change. The rest (where the camera is, the output
+ * directory, the address and the password) are for the config file and the command line.
+ */
+export const EDITABLE_SETTINGS = [
+  "width",
+  "height",
+  "fps",
+  "codec",
+  "quality",
+  "bitrate",
+  "intra",
+  "segment",
+  "maxStorage",
+  "minFree",
+  "previewWidth",
+  "previewHeight",
+  "previewFps",
+] as const satisfies readonly SettingKey[];
+
+/** An editable setting. */
+export type EditableSetting = typeof EDITABLE_SETTINGS[number];
+
+/**
+ * Validates settings sent by the control page: a JSON object of editable keys with valid
+ * values. Throws a {@linkcode ConfigError} whose `key` names the setting at fault.
+ */
+export function validateSettings(input: unknown): Partial<Pick<Config, EditableSetting>> {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw new ConfigError("Invalid settings: expected a JSON object of settings");
+  }
+  return checkSettings(input as Record<string, unknown>, EDITABLE_SETTINGS, "");
+}
+
+/**
+ * Writes `changes` into the JSON config file at `path` (created if missing), keeping its other
+ * keys. Atomic: a temporary file is written and fsync'ed, then renamed over the old one, so a
+ * power cut leaves either the old file or the new one, never a broken one.
+ */
+export async function saveSettings(path: string, changes: Partial<Config>): Promise<void> {
+  let current: Record<string, unknown> = {};
+  try {
+    current = JSON.parse(await Deno.readTextFile(path));
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) {
+      throw new ConfigError(`Cannot update ${path}: ${osReason(error)}`, { cause: error });
+    }
+  }
+  const text = `${JSON.stringify({ ...current, ...changes }, null, 2)}\n`;
+  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
+  try {
+    await Deno.mkdir(dirname(path), { recursive: true });
+    const file = await Deno.open(temporary, { write: true, createNew: true, mode: 0o600 });
+    try {
+      await file.write(new TextEncoder().encode(text));
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(temporary, path);
+  } catch (error) {
+    await Deno.remove(temporary).catch(() => {});
+    throw new ConfigError(`Cannot save settings to ${path}: ${osReason(error)}`, { cause: error });
+  }
+}
+
+/** The config directory: beside the `--config` file, else `$XDG_CONFIG_HOME/videorecorder`. */
+export function configDirectory(
+  configFile: string | undefined,
+  env: Record<string, string | undefined>,
+): string {
+  if (configFile) return dirname(configFile);
+  const base = env.XDG_CONFIG_HOME || join(env.HOME ?? ".", ".config");
+  return join(base, "videorecorder");
+}
+
+/** The config file read when `--config` is not given (if it exists) and where settings go. */
+export function defaultConfigFile(env: Record<string, string | undefined>): string {
+  return join(configDirectory(undefined, env), "config.json");
 }
 
 /** Creates `dir` if needed and proves it writable with a probe file. */

@@ -24,7 +24,8 @@ async function startRecorder(
       ...(auth ? [] : ["--no-auth"]),
       ...args,
     ],
-    env: { NO_COLOR: "1", ...env },
+    // A config directory of its own: the generated password and saved settings go there.
+    env: { NO_COLOR: "1", XDG_CONFIG_HOME: await Deno.makeTempDir(), ...env },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -70,7 +71,7 @@ async function runToExit(args: string[]) {
 
 async function clipsIn(dir: string): Promise<string[]> {
   const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+  for await (const entry of Deno.readDir(dir)) if (entry.isFile) names.push(entry.name);
   return names.sort();
 }
 
@@ -260,7 +261,8 @@ Deno.test("videorecorder generates a password on first start and requires it", a
   const home = await Deno.makeTempDir({ prefix: "mod_test_home_" });
   const output = join(home, "clips");
   const args = ["--source", "test", "--width", "160", "--height", "120", "--output", output];
-  const first = await startRecorder(args, { HOME: home }, { auth: true });
+  const env = { HOME: home, XDG_CONFIG_HOME: "" };
+  const first = await startRecorder(args, env, { auth: true });
   const password = /with password (\S+) \(generated now/.exec(first.log)?.[1];
   assert.ok(password, `password printed: ${first.log}`);
   const file = join(home, ".config", "videorecorder", "password");
@@ -273,7 +275,7 @@ Deno.test("videorecorder generates a password on first start and requires it", a
   await authorized.body?.cancel();
   assert.equal(await first.stop(), 0);
 
-  const second = await startRecorder(args, { HOME: home }, { auth: true });
+  const second = await startRecorder(args, env, { auth: true });
   assert.doesNotMatch(second.log, /generated now/, "printed only once");
   assert.match(second.log, /Log in as "admin" with the configured password/);
   assert.equal(await second.stop(), 0);

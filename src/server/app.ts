@@ -1,65 +1,54 @@
 import { Hono } from "@hono/hono";
 import { HTTPException } from "@hono/hono/http-exception";
-import type { CameraStatus } from "../camera/camera.ts";
-import type { PreviewStatus } from "../camera/h264_preview.ts";
-import type { Frame } from "../frames/frame.ts";
-import type { FrameHub } from "../frames/frame_hub.ts";
+import type { Dashcam, DashcamStatus } from "../dashcam.ts";
 import type { RecorderStatus } from "../recorder/segment_recorder.ts";
 import { type Credentials, requireCredentials, sameOriginOnly } from "./auth.ts";
-import type { MjpegStreams } from "./mjpeg_streams.ts";
+import { clipsRoutes } from "./clips_routes.ts";
+import { settingsRoutes } from "./settings_routes.ts";
 
-/**
- * Where live JPEGs come from: the camera's own hub in MJPEG mode, the on-demand decoder in
- * H.264 mode.
- */
-export interface LiveView {
-  /** JPEG frames; `/stream.mjpg` viewers subscribe here. */
-  readonly hub: FrameHub;
-  /** The newest picture, waiting for one if needed; undefined when none comes in time. */
-  snapshot(): Promise<Frame | undefined>;
-}
-
-/** What the routes need; each part is built and owned by `mod.ts`. */
+/** What the routes need; `mod.ts` builds and owns each part. */
 export interface AppOptions {
-  live: LiveView;
-  streams: MjpegStreams;
-  /** The H.264 live-view decoder, when there is one. */
-  preview?: { status(): PreviewStatus };
-  camera: { readonly source: string; readonly description: string; status(): CameraStatus };
-  recorder: { status(): RecorderStatus; start(): Promise<void>; stop(): Promise<void> };
+  dashcam: Dashcam;
   /** When the process started, ms since the epoch. */
   startedAt: number;
   /** Required on every route; null turns authentication off (`--no-auth`). */
   credentials: Credentials | null;
+  /** Where settings changed on the page are saved. */
+  configFile: string;
+  /** Pi health (temperature, throttling, memory, load) for the status, when available. */
+  health?: () => Promise<Record<string, unknown> | null>;
   /** Directory holding the control page. Default: `web/` beside `src/`. */
   webDir?: string;
 }
 
+// Beside the code, through import.meta: works the same inside a `deno compile` binary.
 const WEB_DIR = new URL("../../web/", import.meta.url).pathname;
-const WEB_FILES: Record<string, string> = {
-  "/": "index.html",
-  "/index.html": "index.html",
+const WEB_FILES: Record<string, [file: string, type: string]> = {
+  "/": ["index.html", "text/html; charset=utf-8"],
+  "/index.html": ["index.html", "text/html; charset=utf-8"],
+  "/app.js": ["app.js", "text/javascript; charset=utf-8"],
+  "/style.css": ["style.css", "text/css; charset=utf-8"],
 };
 
 /**
- * The HTTP API and live view.
+ * The HTTP API, live view and control page.
  *
  * @example
  * ```ts
- * const app = createApp({ hub, streams, camera, recorder, startedAt: Date.now() });
+ * const app = createApp({ dashcam, startedAt: Date.now(), credentials: null, configFile });
  * const res = await app.request("/api/status");
  * ```
  */
 export function createApp(options: AppOptions): Hono {
-  const { live, streams, recorder } = options;
+  const { dashcam } = options;
   const app = new Hono();
   if (options.credentials) app.use("*", requireCredentials(options.credentials));
   app.use("*", sameOriginOnly());
 
-  app.get("/stream.mjpg", () => streams.response());
+  app.get("/stream.mjpg", () => dashcam.streams.response());
 
   app.get("/snapshot.jpg", async (c) => {
-    const frame = await live.snapshot();
+    const frame = await dashcam.live.snapshot();
     if (!frame) {
       c.header("retry-after", "1");
       return c.json({ error: "No frame yet: the camera has not delivered one" }, 503);
@@ -71,23 +60,54 @@ export function createApp(options: AppOptions): Hono {
     });
   });
 
-  app.get("/api/status", (c) => c.json(statusReport(options)));
+  app.get("/api/status", async (c) =>
+    c.json({
+      ...statusReport(dashcam.status(), dashcam.live.hub.consumers, options.startedAt),
+      health: (await options.health?.()) ?? null,
+    }));
 
   app.post("/api/recording/start", async (c) => {
-    await recorder.start();
-    return c.json(recordingReport(recorder.status()));
+    await dashcam.startRecording();
+    return c.json(recordingReport(dashcam.status()));
   });
 
   app.post("/api/recording/stop", async (c) => {
-    await recorder.stop();
-    return c.json(recordingReport(recorder.status()));
+    await dashcam.stopRecording();
+    return c.json(recordingReport(dashcam.status()));
   });
 
+  app.post("/api/clock", async (c) => {
+    const body = await c.req.json().catch(() => null);
+    try {
+      return c.json(dashcam.clock.set(Number(body?.now)));
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      return c.json({ error: `${error.message}: send {"now": Date.now()}` }, 400);
+    }
+  });
+
+  app.route(
+    "/api/clips",
+    clipsRoutes({
+      store: dashcam.store,
+      currentSeq: () => dashcam.recorder.status().current?.seq ?? null,
+    }),
+  );
+
+  app.route(
+    "/api/settings",
+    settingsRoutes({
+      config: () => dashcam.config,
+      apply: (changes) => dashcam.applySettings(changes),
+      configFile: options.configFile,
+    }),
+  );
+
   const webDir = options.webDir ?? WEB_DIR;
-  for (const [path, file] of Object.entries(WEB_FILES)) {
+  for (const [path, [file, type]] of Object.entries(WEB_FILES)) {
     app.get(path, async (c) => {
-      const html = await Deno.readFile(`${webDir}/${file}`);
-      return c.body(html, 200, { "content-type": "text/html; charset=utf-8" });
+      const body = await Deno.readFile(`${webDir}/${file}`);
+      return c.body(body, 200, { "content-type": type, "cache-control": "no-cache" });
     });
   }
 
@@ -101,15 +121,19 @@ export function createApp(options: AppOptions): Hono {
   return app;
 }
 
-/** The `/api/status` document. */
-export function statusReport(options: AppOptions): Record<string, unknown> {
-  const camera = options.camera.status();
-  const viewers = options.live.hub.consumers.filter((consumer) => consumer.kind === "newest");
-  const preview = options.preview?.status();
+/** The `/api/status` document (without health, which is read separately). */
+export function statusReport(
+  status: DashcamStatus,
+  viewers: { kind: string; fps: number; delivered: number; since: number }[],
+  startedAt: number,
+): Record<string, unknown> {
+  const { camera, source, preview, storage } = status;
+  const watching = viewers.filter((viewer) => viewer.kind === "newest");
+  const plan = storage.plan;
   return {
     camera: {
-      source: options.camera.source,
-      description: options.camera.description,
+      source: source.kind,
+      description: source.description,
       codec: camera.codec,
       state: camera.state,
       pid: camera.pid,
@@ -128,7 +152,7 @@ export function statusReport(options: AppOptions): Record<string, unknown> {
       restart_at: camera.restartAt,
       stderr: camera.stderr,
     },
-    recorder: recordingReport(options.recorder.status()),
+    recorder: recordingReport(status),
     preview: preview
       ? {
         state: preview.state,
@@ -142,32 +166,44 @@ export function statusReport(options: AppOptions): Record<string, unknown> {
         stderr: preview.stderr,
       }
       : null,
+    storage: {
+      ok: storage.ok,
+      warning: storage.reason,
+      used_bytes: plan?.usedBytes ?? null,
+      free_bytes: plan?.freeAfter ?? null,
+      floor_bytes: plan?.floorBytes ?? null,
+      deleted: storage.deleted,
+      last_check_at: storage.lastCheckAt,
+      last_error: storage.lastError,
+    },
+    clock: status.clock,
     viewers: {
-      count: viewers.length,
-      streams: options.streams.count,
-      clients: viewers.map((viewer) => ({
+      count: watching.length,
+      clients: watching.map((viewer) => ({
         fps: viewer.fps,
         frames: viewer.delivered,
         since: viewer.since,
       })),
     },
-    uptime_s: Math.round((Date.now() - options.startedAt) / 1000),
+    uptime_s: Math.round((Date.now() - startedAt) / 1000),
   };
 }
 
-function recordingReport(status: RecorderStatus): Record<string, unknown> {
+function recordingReport(status: DashcamStatus): Record<string, unknown> {
+  const recorder: RecorderStatus = status.recorder;
   return {
-    recording: status.recording,
-    state: status.state,
-    frames: status.frames,
-    dropped: status.dropped,
-    segments: status.segments,
-    current: status.current,
-    last_clip: status.lastClip,
-    restarts: status.restarts,
-    last_exit: status.lastExit,
-    last_error: status.lastError,
-    restart_at: status.restartAt,
-    stderr: status.stderr,
+    recording: status.recording.wanted,
+    blocked: status.recording.blocked,
+    state: recorder.state,
+    frames: recorder.frames,
+    dropped: recorder.dropped,
+    segments: recorder.segments,
+    current: recorder.current,
+    last_clip: recorder.lastClip,
+    restarts: recorder.restarts,
+    last_exit: recorder.lastExit,
+    last_error: recorder.lastError,
+    restart_at: recorder.restartAt,
+    stderr: recorder.stderr,
   };
 }

@@ -52,16 +52,6 @@ export async function resolveCredentials(
   return { user: config.user, password, generatedIn: file };
 }
 
-/** The config directory: beside the `--config` file, else `$XDG_CONFIG_HOME/videorecorder`. */
-export function configDirectory(
-  configFile: string | undefined,
-  env: Record<string, string | undefined>,
-): string {
-  if (configFile) return join(configFile, "..");
-  const base = env.XDG_CONFIG_HOME || join(env.HOME ?? ".", ".config");
-  return join(base, "videorecorder");
-}
-
 /**
  * HTTP Basic authentication on every route, including `/stream.mjpg`, so that VLC, ffmpeg and
  * OpenCV work with `http://user:password@host/stream.mjpg` and a browser shows its own prompt.

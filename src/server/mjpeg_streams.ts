@@ -16,12 +16,13 @@ const PART_END = encoder.encode(`\r\n--${BOUNDARY}\r\n`);
  * them. A client that goes away is forgotten at once (the body's `cancel()`).
  */
 export class MjpegStreams {
-  readonly #hub: FrameHub;
+  readonly #hub: () => FrameHub;
   /** How to end each open stream: cancel its hub subscription. */
   readonly #open = new Set<() => Promise<void>>();
 
-  constructor(hub: FrameHub) {
-    this.#hub = hub;
+  /** `hub` may be a getter, for a live view whose hub is replaced (settings changes). */
+  constructor(hub: FrameHub | (() => FrameHub)) {
+    this.#hub = typeof hub === "function" ? hub : () => hub;
   }
 
   /** Streams open now. */
@@ -31,7 +32,7 @@ export class MjpegStreams {
 
   /** A new live-view response. */
   response(): Response {
-    const frames = this.#hub.newest().readable.getReader();
+    const frames = this.#hub().newest().readable.getReader();
     const end = () => {
       this.#open.delete(end);
       return frames.cancel();

@@ -1,55 +1,62 @@
 import assert from "node:assert/strict";
-import { Camera } from "../../src/camera/camera.ts";
-import { FrameHub } from "../../src/frames/frame_hub.ts";
-import { SegmentRecorder } from "../../src/recorder/segment_recorder.ts";
+import { join } from "node:path";
+import { loadConfig, parseCommandLine } from "../../src/config.ts";
+import { Dashcam } from "../../src/dashcam.ts";
 import { createApp } from "../../src/server/app.ts";
-import { MjpegStreams } from "../../src/server/mjpeg_streams.ts";
 import { makeJpegs } from "../_helpers.ts";
 
 const [jpeg] = await makeJpegs(1);
 
-/** The app over real parts; the camera is never started, frames are published by the test. */
-async function testApp() {
-  const output = await Deno.makeTempDir({ prefix: "app_test_" });
-  const hub = new FrameHub();
-  const camera = new Camera({ argv: ["true"], hub });
-  const recorder = new SegmentRecorder({ hub, output, segmentSeconds: 60 });
+/** The app over a real Dashcam whose camera is never started: the test publishes frames. */
+async function testApp(args: string[] = []) {
+  const dir = await Deno.makeTempDir({ prefix: "app_test_" });
+  const config = await loadConfig(
+    parseCommandLine(["--source", "test", "--no-record", "-f", join(dir, "clips"), ...args]),
+    { env: {} },
+  );
+  const dashcam = await Dashcam.create(config);
   const app = createApp({
-    live: { hub, snapshot: () => Promise.resolve(hub.latest) },
-    streams: new MjpegStreams(hub),
-    camera: { source: "test", description: "test pattern", status: () => camera.status() },
-    recorder,
+    dashcam,
     startedAt: Date.now() - 5_000,
     credentials: null,
+    configFile: join(dir, "config.json"),
   });
   return {
     app,
-    hub,
-    recorder,
+    dir,
+    dashcam,
+    json: async (path: string, init?: RequestInit) => {
+      const response = await app.request(path, init);
+      return { status: response.status, body: await response.json() };
+    },
     async [Symbol.asyncDispose]() {
-      await recorder.stop();
-      await Deno.remove(output, { recursive: true });
+      await dashcam.stop();
+      await Deno.remove(dir, { recursive: true });
     },
   };
 }
 
-Deno.test("GET /api/status reports camera, recorder, viewers and uptime", async () => {
+Deno.test("GET /api/status reports camera, recorder, storage, clock, viewers, uptime", async () => {
   await using t = await testApp();
-  t.hub.newest(); // one viewer
-  const response = await t.app.request("/api/status");
-  assert.equal(response.status, 200);
-  const status = await response.json();
-  assert.equal(status.camera.source, "test");
-  assert.equal(status.camera.state, "idle");
-  for (const key of ["frames", "fps", "restarts"]) assert.equal(status.camera[key], 0, key);
+  t.dashcam.live.hub.newest(); // one viewer
+  const { status, body } = await t.json("/api/status");
+  assert.equal(status, 200);
+  assert.equal(body.camera.source, "test");
+  assert.equal(body.camera.codec, "mjpeg");
+  assert.equal(body.camera.state, "idle");
+  for (const key of ["frames", "fps", "restarts"]) assert.equal(body.camera[key], 0, key);
   assert.deepEqual(
-    [status.recorder.recording, status.recorder.frames, status.recorder.dropped],
+    [body.recorder.recording, body.recorder.frames, body.recorder.dropped],
     [false, 0, 0],
   );
-  assert.equal(status.recorder.segments, 0);
-  assert.equal(status.recorder.current, null);
-  assert.equal(status.viewers.count, 1);
-  assert.equal(status.uptime_s, 5);
+  assert.equal(body.recorder.segments, 0);
+  assert.equal(body.recorder.current, null);
+  assert.equal(body.preview, null);
+  assert.equal(typeof body.storage.ok, "boolean");
+  assert.equal(typeof body.clock.trusted, "boolean");
+  assert.equal(body.viewers.count, 1);
+  assert.equal(body.uptime_s, 5);
+  assert.equal(body.health, null);
 });
 
 Deno.test("GET /snapshot.jpg is 503 before the first frame, then the newest frame", async () => {
@@ -59,7 +66,7 @@ Deno.test("GET /snapshot.jpg is 503 before the first frame, then the newest fram
   assert.equal(early.headers.get("retry-after"), "1");
   assert.match((await early.json()).error, /No frame yet/);
 
-  t.hub.publish({ seq: 0, time: Date.now(), data: jpeg, keyframe: true });
+  t.dashcam.live.hub.publish({ seq: 0, time: Date.now(), data: jpeg, keyframe: true });
   const snapshot = await t.app.request("/snapshot.jpg");
   assert.equal(snapshot.status, 200);
   assert.equal(snapshot.headers.get("content-type"), "image/jpeg");
@@ -68,29 +75,83 @@ Deno.test("GET /snapshot.jpg is 503 before the first frame, then the newest fram
 
 Deno.test("POST /api/recording/start and /stop switch the recorder", async () => {
   await using t = await testApp();
-  const started = await t.app.request("/api/recording/start", { method: "POST" });
+  const started = await t.json("/api/recording/start", { method: "POST" });
   assert.equal(started.status, 200);
-  assert.equal((await started.json()).recording, true);
-  assert.equal(t.recorder.recording, true);
-  const stopped = await t.app.request("/api/recording/stop", { method: "POST" });
-  assert.equal((await stopped.json()).recording, false);
-  assert.equal(t.recorder.recording, false);
+  assert.equal(started.body.recording, true);
+  assert.equal(t.dashcam.recorder.recording, true);
+  const stopped = await t.json("/api/recording/stop", { method: "POST" });
+  assert.equal(stopped.body.recording, false);
+  assert.equal(t.dashcam.recorder.recording, false);
 });
 
 Deno.test("createApp refuses GET on actions and answers unknown paths with JSON 404", async () => {
   await using t = await testApp();
   const get = await t.app.request("/api/recording/start");
   assert.equal(get.status, 404);
-  assert.equal(t.recorder.recording, false, "a GET must not start recording");
-  const missing = await t.app.request("/nope");
-  assert.equal(missing.status, 404);
-  assert.equal((await missing.json()).error, "Not found: GET /nope");
+  assert.equal(t.dashcam.recording, false, "a GET must not start recording");
+  const missing = await t.json("/nope");
+  assert.deepEqual(missing, { status: 404, body: { error: "Not found: GET /nope" } });
 });
 
-Deno.test("GET / serves the control page", async () => {
+Deno.test("GET / serves the control page and its assets", async () => {
   await using t = await testApp();
   const page = await t.app.request("/");
   assert.equal(page.status, 200);
   assert.match(page.headers.get("content-type")!, /^text\/html/);
-  assert.match(await page.text(), /<img id="live" src="stream.mjpg"/);
+  assert.match(await page.text(), /<script type="module" src="app.js">/);
+  for (const [path, type] of [["/app.js", /^text\/javascript/], ["/style.css", /^text\/css/]]) {
+    const asset = await t.app.request(path as string);
+    assert.equal(asset.status, 200, `${path}`);
+    assert.match(asset.headers.get("content-type")!, type as RegExp);
+    await asset.body?.cancel();
+  }
+});
+
+Deno.test("POST /api/clock sets the recorder's time from the phone", async () => {
+  await using t = await testApp();
+  const phone = Date.UTC(2026, 10, 30, 12);
+  const set = await t.json("/api/clock", { method: "POST", body: JSON.stringify({ now: phone }) });
+  assert.equal(set.status, 200);
+  assert.equal(set.body.trusted, true);
+  assert.ok(Math.abs(set.body.now - phone) < 1000);
+  assert.ok(Math.abs(t.dashcam.clock.now() - phone) < 1000);
+  const bad = await t.json("/api/clock", { method: "POST", body: '{"now":"soon"}' });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error, /^Invalid time/);
+});
+
+Deno.test("PUT /api/settings validates, applies only what changed, and saves", async () => {
+  await using t = await testApp();
+  const get = await t.json("/api/settings");
+  assert.equal(get.body.settings.segment, 60);
+  assert.equal(get.body.settings.host, undefined, "the address is not editable from the page");
+
+  const put = (body: unknown) =>
+    t.json("/api/settings", { method: "PUT", body: JSON.stringify(body) });
+  const bad = await put({ fps: 0 });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.field, "fps");
+  assert.match(bad.body.error, /^Invalid "fps": expected a number greater than 0/);
+  const locked = await put({ host: "0.0.0.0" });
+  assert.equal(locked.status, 400);
+  assert.equal(locked.body.field, "host");
+  assert.equal(t.dashcam.config.fps, 30, "a bad save changes nothing");
+  await assert.rejects(Deno.stat(join(t.dir, "config.json")), Deno.errors.NotFound);
+
+  const clipLength = await put({ segment: 30 });
+  assert.equal(clipLength.status, 200);
+  assert.deepEqual(clipLength.body.applied, ["recorder"]);
+  assert.equal(t.dashcam.config.segment, 30);
+  const storage = await put({ maxStorage: "20G", minFree: "10%" });
+  assert.deepEqual(storage.body.applied, ["storage"]);
+  const camera = await put({ width: 640, height: 360 });
+  assert.deepEqual(camera.body.applied, ["camera", "recorder", "preview"]);
+  const saved = JSON.parse(await Deno.readTextFile(join(t.dir, "config.json")));
+  assert.deepEqual(saved, {
+    segment: 30,
+    maxStorage: "20G",
+    minFree: "10%",
+    width: 640,
+    height: 360,
+  });
 });

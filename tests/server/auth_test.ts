@@ -1,12 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Hono } from "@hono/hono";
-import {
-  configDirectory,
-  requireCredentials,
-  resolveCredentials,
-  sameOriginOnly,
-} from "../../src/server/auth.ts";
+import { configDirectory } from "../../src/config.ts";
+import { requireCredentials, resolveCredentials, sameOriginOnly } from "../../src/server/auth.ts";
 import { reachableUrls } from "../../src/server/listen.ts";
 
 function protectedApp() {

@@ -1,0 +1,361 @@
+import { Camera, type CameraStatus } from "./camera/camera.ts";
+import { type ResolvedSource, resolveSource, type SystemProbe } from "./camera/detect.ts";
+import { H264Preview, type PreviewStatus } from "./camera/h264_preview.ts";
+import { RecorderClock } from "./clock.ts";
+import type { Config } from "./config.ts";
+import { FrameHub } from "./frames/frame_hub.ts";
+import type { Frame } from "./frames/frame.ts";
+import { type RecorderStatus, SegmentRecorder } from "./recorder/segment_recorder.ts";
+import { MjpegStreams } from "./server/mjpeg_streams.ts";
+import { parseByteSize, parseFreeSpaceFloor } from "./storage/byte_size.ts";
+import { ClipStore } from "./storage/clip_store.ts";
+import { RetentionGuard, type RetentionStatus } from "./storage/retention_guard.ts";
+import type { RetentionLimits } from "./storage/retention_policy.ts";
+
+/** A part of the recorder that a settings change may restart. */
+export type Part = "camera" | "recorder" | "preview" | "storage";
+
+/** The settings each part is built from. */
+const PARTS: Readonly<Record<Part, readonly (keyof Config)[]>> = {
+  camera: [
+    "source",
+    "command",
+    "device",
+    "width",
+    "height",
+    "fps",
+    "quality",
+    "codec",
+    "bitrate",
+    "intra",
+    "profile",
+    "level",
+  ],
+  recorder: ["segment", "output"],
+  preview: ["previewWidth", "previewHeight", "previewFps"],
+  storage: ["maxStorage", "minFree"],
+};
+
+/** Where live JPEGs come from: the camera's hub (MJPEG) or the on-demand decoder (H.264). */
+export interface LiveView {
+  /** JPEG frames; `/stream.mjpg` viewers subscribe here. */
+  readonly hub: FrameHub;
+  /** The newest picture, waiting for one if needed; undefined when none comes in time. */
+  snapshot(): Promise<Frame | undefined>;
+}
+
+/** Options for {@linkcode Dashcam.create}. */
+export interface DashcamOptions {
+  /** How sources are found; the real system by default. */
+  probe?: SystemProbe;
+  clock?: RecorderClock;
+  /** Print the children's stderr and clip events. */
+  verbose?: boolean;
+  /** Restart delays of the children (tests shorten them). */
+  backoff?: { initialMs?: number; maxMs?: number };
+}
+
+/** One camera's pipeline: rebuilt whole when the camera's settings change. */
+interface Pipeline {
+  source: ResolvedSource;
+  hub: FrameHub;
+  camera: Camera;
+  recorder: SegmentRecorder;
+  preview: H264Preview | undefined;
+}
+
+/** Why recording is not running although it was asked for. */
+export interface RecordingBlock {
+  reason: string;
+  since: number;
+}
+
+/**
+ * The running recorder: camera → hub → segment recorder (and, in H.264 mode, the live-view
+ * decoder), the clip store with loop recording, and the clock. Settings changes restart only
+ * the parts they concern ({@linkcode applySettings}); the HTTP app reads the current parts
+ * through this object, so it never holds a stale one.
+ */
+export class Dashcam {
+  readonly clock: RecorderClock;
+  readonly store: ClipStore;
+  /** Live-view responses; they follow the current live hub. */
+  readonly streams: MjpegStreams;
+  readonly #options: DashcamOptions & { clock: RecorderClock };
+  #config: Config;
+  #pipeline: Pipeline;
+  #guard: RetentionGuard;
+  /** Recording was asked for (by config, the page or the API). */
+  #wantRecording = false;
+  #blocked: RecordingBlock | null = null;
+  /** Start, stop and settings changes, one at a time. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    config: Config,
+    store: ClipStore,
+    options: DashcamOptions & { clock: RecorderClock },
+    source: ResolvedSource,
+  ) {
+    this.#config = config;
+    this.store = store;
+    this.#options = options;
+    this.clock = options.clock;
+    this.#pipeline = this.#assemble(config, source);
+    this.#guard = this.#buildGuard(config);
+    this.streams = new MjpegStreams(() => this.live.hub);
+  }
+
+  /** Resolves the camera and opens the clip store; starts nothing. */
+  static async create(config: Config, options: DashcamOptions = {}): Promise<Dashcam> {
+    const store = await ClipStore.open(config.output);
+    const source = await resolveCamera(config, options.probe);
+    return new Dashcam(
+      config,
+      store,
+      { ...options, clock: options.clock ?? new RecorderClock() },
+      source,
+    );
+  }
+
+  get config(): Config {
+    return this.#config;
+  }
+
+  get source(): ResolvedSource {
+    return this.#pipeline.source;
+  }
+
+  get camera(): Camera {
+    return this.#pipeline.camera;
+  }
+
+  get recorder(): SegmentRecorder {
+    return this.#pipeline.recorder;
+  }
+
+  get preview(): H264Preview | undefined {
+    return this.#pipeline.preview;
+  }
+
+  get live(): LiveView {
+    const { hub, preview } = this.#pipeline;
+    return preview
+      ? { hub: preview.hub, snapshot: () => preview.snapshot() }
+      : { hub, snapshot: () => Promise.resolve(hub.latest) };
+  }
+
+  /** Whether recording was asked for (it may be blocked: see {@linkcode status}). */
+  get recording(): boolean {
+    return this.#wantRecording;
+  }
+
+  /** Starts the camera, loop recording, and recording when the config says so. */
+  start(): Promise<void> {
+    return this.#serial(async () => {
+      this.#pipeline.camera.start();
+      this.#guard.start();
+      if (this.#config.record) await this.#startRecording();
+    });
+  }
+
+  startRecording(): Promise<void> {
+    return this.#serial(() => this.#startRecording());
+  }
+
+  stopRecording(): Promise<void> {
+    return this.#serial(async () => {
+      this.#wantRecording = false;
+      await this.#pipeline.recorder.stop();
+    });
+  }
+
+  /**
+   * Applies validated settings: restarts the camera (and with it the recorder and preview,
+   * whose input changes), or only the recorder, or only the preview, or only the retention
+   * limits, as the changed keys require. Returns the parts restarted. The new camera is
+   * resolved before the old one stops, so a setting the system cannot satisfy throws and
+   * changes nothing.
+   */
+  applySettings(changes: Partial<Config>): Promise<Part[]> {
+    return this.#serial(async () => {
+      const next = Object.freeze({ ...this.#config, ...changes });
+      const changed = (part: Part) => PARTS[part].some((key) => next[key] !== this.#config[key]);
+      const parts = (Object.keys(PARTS) as Part[]).filter(changed);
+      if (parts.includes("camera")) {
+        parts.push("recorder", "preview");
+        // Resolved before anything stops: a camera the system cannot give changes nothing.
+        const source = await resolveCamera(next, this.#options.probe);
+        await this.#stopPipeline();
+        this.#pipeline = this.#assemble(next, source);
+        this.#pipeline.camera.start();
+      } else {
+        const { source, hub } = this.#pipeline;
+        if (parts.includes("recorder")) {
+          await this.#pipeline.recorder.stop();
+          this.#pipeline.recorder = this.#buildRecorder(next, source, hub);
+        }
+        if (parts.includes("preview") && this.#pipeline.preview) {
+          await this.#pipeline.preview.stop();
+          this.#pipeline.preview = this.#buildPreview(next, source, hub);
+        }
+      }
+      // Live viewers hold the old hub: end their streams, the page reconnects to the new one.
+      if (parts.includes("camera") || parts.includes("preview")) await this.streams.closeAll();
+      if (parts.includes("storage")) {
+        await this.#guard.stop();
+        this.#guard = this.#buildGuard(next);
+        this.#guard.start();
+      }
+      this.#config = next;
+      if (this.#wantRecording && parts.includes("recorder")) await this.#startRecording();
+      return [...new Set(parts)];
+    });
+  }
+
+  /** Stops everything in reverse order: the current clip is closed properly first. */
+  stop(): Promise<void> {
+    return this.#serial(async () => {
+      await this.#guard.stop();
+      await this.#stopPipeline();
+      await this.streams.closeAll();
+    });
+  }
+
+  /** State of every part, for `/api/status`. */
+  status(): DashcamStatus {
+    const { source, camera, recorder, preview } = this.#pipeline;
+    return {
+      source,
+      camera: camera.status(),
+      recorder: recorder.status(),
+      recording: { wanted: this.#wantRecording, blocked: this.#blocked },
+      preview: preview?.status() ?? null,
+      storage: this.#guard.status(),
+      clock: this.clock.status(),
+    };
+  }
+
+  async #startRecording(): Promise<void> {
+    this.#wantRecording = true;
+    if (this.#blocked) return;
+    await this.#pipeline.recorder.start();
+  }
+
+  async #stopPipeline(): Promise<void> {
+    const { recorder, preview, camera, hub } = this.#pipeline;
+    await recorder.stop();
+    await preview?.stop();
+    await camera.stop();
+    hub.close();
+  }
+
+  #clipSaved(seq: number): void {
+    void this.store.settled(seq);
+    // A clip closed and the next one began: make room for it.
+    void this.#guard.check();
+  }
+
+  #assemble(config: Config, source: ResolvedSource): Pipeline {
+    const hub = new FrameHub();
+    const camera = new Camera({
+      argv: source.argv,
+      codec: source.codec,
+      hub,
+      now: this.clock.now,
+      echoStderr: this.#options.verbose,
+      backoff: this.#options.backoff,
+    });
+    return {
+      source,
+      hub,
+      camera,
+      recorder: this.#buildRecorder(config, source, hub),
+      preview: this.#buildPreview(config, source, hub),
+    };
+  }
+
+  #buildRecorder(config: Config, source: ResolvedSource, hub: FrameHub): SegmentRecorder {
+    const { verbose, backoff } = this.#options;
+    return new SegmentRecorder({
+      hub,
+      output: config.output,
+      segmentSeconds: config.segment,
+      codec: source.codec,
+      echoStderr: verbose,
+      // A missing or full card: retry every few seconds, not every 30.
+      backoff: { maxMs: 5_000, ...backoff },
+      clipFolder: (seq) => this.store.destinationFor(seq),
+      onClip: (clip) => {
+        if (verbose) console.error(`Saved ${clip.file}`);
+        this.#clipSaved(clip.seq);
+      },
+    });
+  }
+
+  /** The H.264 live-view decoder; none in MJPEG mode, where frames are served as they are. */
+  #buildPreview(config: Config, source: ResolvedSource, hub: FrameHub): H264Preview | undefined {
+    if (!source.h264) return undefined;
+    return new H264Preview({
+      source: hub,
+      width: config.previewWidth,
+      height: config.previewHeight,
+      fps: config.previewFps,
+      cameraFps: config.fps,
+      intra: source.h264.intra,
+      echoStderr: this.#options.verbose,
+      backoff: this.#options.backoff,
+    });
+  }
+
+  #buildGuard(config: Config): RetentionGuard {
+    return new RetentionGuard(this.store, {
+      limits: retentionLimits(config),
+      onBlocked: (plan) => {
+        this.#blocked = {
+          reason: plan.reason ?? "Storage limits cannot be met",
+          since: Date.now(),
+        };
+        console.error(`WARNING: recording stopped: ${this.#blocked.reason}`);
+        void this.#serial(() => this.#pipeline.recorder.stop());
+      },
+      onCleared: () => {
+        if (!this.#blocked) return;
+        this.#blocked = null;
+        console.error("Storage limits hold again: recording resumes");
+        if (this.#wantRecording) void this.#serial(() => this.#startRecording());
+      },
+    });
+  }
+
+  #serial<T>(step: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(step);
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+}
+
+/** What {@linkcode Dashcam.status} reports. */
+export interface DashcamStatus {
+  source: ResolvedSource;
+  camera: CameraStatus;
+  recorder: RecorderStatus;
+  recording: { wanted: boolean; blocked: RecordingBlock | null };
+  preview: PreviewStatus | null;
+  storage: RetentionStatus;
+  clock: ReturnType<RecorderClock["status"]>;
+}
+
+/** The retention limits a config asks for. */
+export function retentionLimits(config: Pick<Config, "maxStorage" | "minFree">): RetentionLimits {
+  return {
+    maxBytes: config.maxStorage ? parseByteSize(config.maxStorage) : undefined,
+    minFree: parseFreeSpaceFloor(config.minFree),
+  };
+}
+
+/** The camera a config asks for, found on this system. */
+function resolveCamera(config: Config, probe?: SystemProbe): Promise<ResolvedSource> {
+  const { bitrate, intra, profile, level } = config;
+  return resolveSource({ ...config, h264: { bitrate, intra, profile, level } }, probe);
+}

@@ -1,0 +1,68 @@
+import { Hono } from "@hono/hono";
+import {
+  type Config,
+  ConfigError,
+  EDITABLE_SETTINGS,
+  saveSettings,
+  validateSettings,
+} from "../config.ts";
+import type { Part } from "../dashcam.ts";
+
+/** What the settings routes need. */
+export interface SettingsRoutesOptions {
+  /** The settings in force. */
+  config: () => Config;
+  /** Applies validated settings, restarting what must restart; throws when it cannot. */
+  apply: (changes: Partial<Config>) => Promise<Part[]>;
+  /** The JSON file settings are saved to, so that they survive restarts. */
+  configFile: string;
+}
+
+/**
+ * The settings API, to mount at `/api/settings`:
+ *
+ * - `GET /` → `{ settings, file }`: the editable settings in force.
+ * - `PUT /` with a JSON object of changed settings → `{ settings, applied }`, where `applied`
+ *   names the parts restarted. Invalid input is 400 `{ error, field }` and changes nothing;
+ *   settings are applied first, then saved atomically, so the file never holds settings that
+ *   failed to apply.
+ */
+export function settingsRoutes(options: SettingsRoutesOptions): Hono {
+  const app = new Hono();
+  const editable = () =>
+    Object.fromEntries(EDITABLE_SETTINGS.map((key) => [key, options.config()[key]]));
+
+  app.get("/", (c) => c.json({ settings: editable(), file: options.configFile }));
+
+  app.put("/", async (c) => {
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      return c.json({ error: "Invalid settings: the body is not JSON" }, 400);
+    }
+    let changes;
+    try {
+      changes = validateSettings(body);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      return c.json({ error: error.message, field: error.key ?? null }, 400);
+    }
+    let applied: Part[];
+    try {
+      applied = await options.apply(changes);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return c.json({ error: `Cannot apply these settings: ${message}`, field: null }, 400);
+    }
+    try {
+      await saveSettings(options.configFile, changes);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return c.json({ error: `Applied but not saved: ${message}`, settings: editable() }, 500);
+    }
+    return c.json({ settings: editable(), applied });
+  });
+
+  return app;
+}

@@ -1,0 +1,761 @@
+/**
+ * The recordings directory as a set of clips: listing, locking, deleting, thumbnails and
+ * loop-recording retention.
+ *
+ * Layout on the card, so a user browsing it on a laptop sees what is protected:
+ *
+ * ```
+ * <output>/000043.recording.mkv          the clip being written
+ * <output>/000042_20261130-111627.mkv    closed clips
+ * <output>/locked/000041_20261130-111527.mkv   locked clips (never deleted by loop recording)
+ * <output>/locked/pending.json           locks waiting for a clip to close (survives restarts)
+ * <output>/.thumbs/000042_20261130-111627.jpg  thumbnail cache
+ * ```
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { parseClipName } from "./clip_name.ts";
+import { type DiskSpace, diskSpace } from "./disk_space.ts";
+import { planRetention, type RetentionLimits, type RetentionPlan } from "./retention_policy.ts";
+
+/** Folder inside the output directory that holds locked clips. */
+export const LOCKED_DIR = "locked";
+/** Caches: thumbnails and ffprobe results (`probes.json`); safe to delete. */
+const THUMBS_DIR = ".thumbs";
+const PROBES_FILE = "probes.json";
+const PENDING_FILE = "pending.json";
+/** A clip id: `000042_20261130-111627` for a closed clip, `000043` for the one being written. */
+const CLIP_ID = /^\d{6,15}(_\d{8}-\d{6})?$/;
+
+/**
+ * Whether `value` is a well-formed clip id. Only digits, `_` and `-` pass, so no path,
+ * `..`, separator or NUL can; the id is then looked up among the listed files, never joined
+ * into a path.
+ */
+export function isClipId(value: string): boolean {
+  return typeof value === "string" && CLIP_ID.test(value);
+}
+
+/** A clip, as listed by {@linkcode ClipStore.list}. */
+export interface ClipInfo {
+  /** File name without `.mkv` (`000042_20261130-111627`); `000043` for the clip being written. */
+  id: string;
+  seq: number;
+  /** Path relative to the output directory, `/`-separated: `locked/000042_….mkv`. */
+  file: string;
+  /** Start time, ms since the epoch: from the name, or the file's birth time while recording. */
+  start: number;
+  /** Seconds of footage; while recording, the time since it started. Null when unknown. */
+  duration: number | null;
+  size: number;
+  /** Video codec as ffprobe names it (`mjpeg`, `h264`); null while recording or unreadable. */
+  codec: string | null;
+  width: number | null;
+  height: number | null;
+  /** Locked, or due to be locked when it closes. */
+  locked: boolean;
+  /** Being written (`.recording.mkv`). */
+  recording: boolean;
+}
+
+/** A clip opened for reading by {@linkcode ClipStore.openClip}. */
+export interface ClipFile {
+  /** Open for reading; the caller closes it (reading `file.readable` to the end does). */
+  file: Deno.FsFile;
+  /** File name, e.g. `000042_20261130-111627.mkv`. */
+  name: string;
+  /** Size when opened; a clip being written grows past it. */
+  size: number;
+  recording: boolean;
+}
+
+/** What a lock request did to one clip. */
+export interface LockResult {
+  seq: number;
+  /** The clip's id, or null for a clip that has not started yet. */
+  id: string | null;
+  /**
+   * `locked`: the clip is in `locked/`. `pending`: it is being written (or not started) and
+   * goes to `locked/` when it closes. `missing`: there is no such clip (deleted, or before
+   * the first one), nothing was done.
+   */
+  state: "locked" | "pending" | "missing";
+}
+
+/** No clip has this id (or it is not a regular file). Callers answer 404. */
+export class ClipNotFoundError extends Error {
+  readonly id: string;
+  constructor(id: string) {
+    super(`Clip not found: ${id}`);
+    this.name = "ClipNotFoundError";
+    this.id = id;
+  }
+}
+
+/** The clip is locked; unlock it first. Callers answer 409. */
+export class ClipLockedError extends Error {
+  readonly id: string;
+  constructor(id: string) {
+    super(`Clip is locked: ${id} (unlock it first)`);
+    this.name = "ClipLockedError";
+    this.id = id;
+  }
+}
+
+/** The clip is being written. Callers answer 409. */
+export class ClipBusyError extends Error {
+  readonly id: string;
+  constructor(id: string, message = `Clip is being recorded: ${id}`) {
+    super(message);
+    this.name = "ClipBusyError";
+    this.id = id;
+  }
+}
+
+/** Options for {@linkcode ClipStore.open}. */
+export interface ClipStoreOptions {
+  /** ffmpeg binary for thumbnails. Default `ffmpeg`. */
+  ffmpeg?: string;
+  /** ffprobe binary for durations, codecs and sizes. Default `ffprobe`. */
+  ffprobe?: string;
+  /** How many ffmpeg/ffprobe may run at once (a Pi has 4 slow cores). Default 2. */
+  concurrency?: number;
+  /**
+   * A pending lock for a clip that had not started is dropped when the store opens this
+   * long after the lock (recording stopped before that clip began). Default 1 hour.
+   */
+  pendingExpiryMs?: number;
+}
+
+/** Options for {@linkcode ClipStore.enforce}. */
+export interface EnforceOptions {
+  /** Room to keep for the next clip. Default: the largest of the last 3 closed clips. */
+  reserveBytes?: number;
+}
+
+/** A clip file found by scanning; names come from the directory, never from a request. */
+interface Entry {
+  id: string;
+  seq: number;
+  /** `""` or `locked`. */
+  dir: "" | typeof LOCKED_DIR;
+  name: string;
+  /** Start from the name (closed clips only). */
+  start?: number;
+  recording: boolean;
+}
+
+interface Probe {
+  duration: number | null;
+  codec: string | null;
+  width: number | null;
+  height: number | null;
+}
+
+/**
+ * The clips in an output directory. Open it with {@linkcode ClipStore.open}; every change
+ * (lock, unlock, delete, retention) runs one at a time, and every move is fsync'ed so a
+ * power cut leaves each clip either where it was or where it went.
+ *
+ * @example
+ * ```ts
+ * const store = await ClipStore.open("/media/pi/REMOVABLE/output");
+ * const clips = await store.list(); // newest first
+ * await store.lockEvent(recorder.status().current!.seq);
+ * const plan = await store.enforce({ maxBytes: parseByteSize("20G") });
+ * ```
+ */
+export class ClipStore {
+  readonly #output: string;
+  readonly #options: ClipStoreOptions;
+  /** Pending locks: seq → when the lock was asked (ms). */
+  #pending = new Map<number, number>();
+  #queue: Promise<unknown> = Promise.resolve();
+  /** ffprobe results by file name, valid while the key (size, mtime) matches. */
+  #probes = new Map<string, { key: string; probe: Promise<Probe> }>();
+  #probesChanged = false;
+  #thumbnails = new Map<string, Promise<Uint8Array>>();
+  #running = 0;
+  #waiting: (() => void)[] = [];
+
+  private constructor(output: string, options: ClipStoreOptions) {
+    this.#output = output;
+    this.#options = options;
+  }
+
+  /**
+   * Opens the store over `output`: creates `locked/`, loads pending locks, and applies those
+   * whose clip closed while the process was down.
+   */
+  static async open(output: string, options: ClipStoreOptions = {}): Promise<ClipStore> {
+    const store = new ClipStore(output, options);
+    await Deno.mkdir(join(output, LOCKED_DIR), { recursive: true });
+    await store.#exclusive(() => store.#load());
+    await store.#loadProbes();
+    return store;
+  }
+
+  /** The output directory. */
+  get output(): string {
+    return this.#output;
+  }
+
+  /**
+   * All clips, newest first. Closed clips are probed once per (name, size, mtime), and the
+   * results kept in `.thumbs/probes.json` so a restart does not probe the whole card again.
+   */
+  async list(): Promise<ClipInfo[]> {
+    const entries = await this.#scan();
+    const now = Date.now();
+    const seen = new Set<string>();
+    const clips = await Promise.all(entries.map(async (entry) => {
+      const path = this.#path(entry);
+      let info: Deno.FileInfo;
+      try {
+        info = await Deno.lstat(path);
+      } catch {
+        return null; // deleted or renamed since the scan
+      }
+      if (!info.isFile) return null;
+      const locked = entry.dir === LOCKED_DIR || this.#pending.has(entry.seq);
+      const base = {
+        id: entry.id,
+        seq: entry.seq,
+        file: entry.dir ? `${entry.dir}/${entry.name}` : entry.name,
+        size: info.size,
+        locked,
+        recording: entry.recording,
+      };
+      if (entry.recording) {
+        const start = (info.birthtime ?? info.mtime)?.getTime() ?? now;
+        const duration = Math.max(0, Math.round((now - start) / 100) / 10);
+        return { ...base, start, duration, codec: null, width: null, height: null };
+      }
+      seen.add(entry.name);
+      const probe = await this.#probe(entry.name, path, info);
+      return { ...base, start: entry.start!, ...probe };
+    }));
+    // Forget clips that are gone, so the cache stays as small as the card.
+    for (const name of this.#probes.keys()) {
+      if (!seen.has(name)) {
+        this.#probes.delete(name);
+        this.#probesChanged = true;
+      }
+    }
+    if (this.#probesChanged) await this.#saveProbes();
+    return clips.filter((clip): clip is ClipInfo => clip !== null)
+      .sort((a, b) => b.seq - a.seq || (a.id < b.id ? 1 : -1));
+  }
+
+  /**
+   * The absolute path of clip `id`. The one place ids are checked: only well-formed ids
+   * (see {@linkcode isClipId}) of regular files found by listing the directory resolve;
+   * symlinks never do.
+   *
+   * @throws {TypeError} for a malformed id.
+   * @throws {ClipNotFoundError} when there is no such clip.
+   */
+  async resolve(id: string): Promise<string> {
+    return this.#path(await this.#find(id));
+  }
+
+  /**
+   * Opens clip `id` for reading (the caller closes `file`). The opened file must be the
+   * listed regular file (same inode), so a symlink swapped in after the lookup is refused.
+   *
+   * @throws {TypeError} for a malformed id.
+   * @throws {ClipNotFoundError} when there is no such clip.
+   */
+  async openClip(id: string): Promise<ClipFile> {
+    const entry = await this.#find(id);
+    const path = this.#path(entry);
+    let file;
+    try {
+      file = await Deno.open(path, { read: true });
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) throw new ClipNotFoundError(id);
+      throw error;
+    }
+    try {
+      const [opened, listed] = await Promise.all([file.stat(), Deno.lstat(path)]);
+      if (
+        !opened.isFile || !listed.isFile || opened.ino !== listed.ino || opened.dev !== listed.dev
+      ) {
+        throw new ClipNotFoundError(id);
+      }
+      return { file, name: entry.name, size: opened.size, recording: entry.recording };
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+  }
+
+  /** Whether clip `seq` should go to `locked/` when it closes: `"locked"` or `""`. */
+  destinationFor(seq: number): "" | typeof LOCKED_DIR {
+    return this.#pending.has(seq) ? LOCKED_DIR : "";
+  }
+
+  /**
+   * Tells the store clip `seq` has its final name. If a lock is pending for it, the clip is
+   * moved to `locked/` (unless the recorder already put it there) and the lock settled.
+   * Never rejects: a failure leaves the lock pending, to be retried on the next open.
+   */
+  async settled(seq: number): Promise<void> {
+    if (!this.#pending.has(seq)) return;
+    await this.#exclusive(() => this.#reconcile([seq])).catch(() => {});
+  }
+
+  /**
+   * Locks clip `id`: a closed clip moves to `locked/`; the clip being written is locked
+   * when it closes. Locking a locked clip does nothing.
+   */
+  lock(id: string): Promise<LockResult> {
+    return this.#exclusive(async () => {
+      const entry = await this.#find(id);
+      const [result] = await this.#lockSeqs([entry.seq]);
+      return result;
+    });
+  }
+
+  /**
+   * Locks an event: clip `seq` (usually the one being written), the one before it and the
+   * one after it, as a dashcam does when it senses a crash.
+   */
+  lockEvent(seq: number): Promise<LockResult[]> {
+    return this.#exclusive(() => this.#lockSeqs([seq - 1, seq, seq + 1].filter((n) => n >= 0)));
+  }
+
+  /** Unlocks clip `id`: moves it back beside the others and drops any pending lock. */
+  unlock(id: string): Promise<void> {
+    return this.#exclusive(async () => {
+      const entry = await this.#find(id);
+      if (this.#pending.delete(entry.seq)) await this.#savePending();
+      if (entry.dir === LOCKED_DIR) await this.#move(entry, "");
+    });
+  }
+
+  /**
+   * Deletes clip `id` and its thumbnail.
+   *
+   * @throws {ClipBusyError} for the clip being written.
+   * @throws {ClipLockedError} for a locked clip.
+   */
+  delete(id: string): Promise<void> {
+    return this.#exclusive(async () => {
+      const entry = await this.#find(id);
+      if (entry.recording) throw new ClipBusyError(entry.id);
+      if (entry.dir === LOCKED_DIR || this.#pending.has(entry.seq)) {
+        throw new ClipLockedError(entry.id);
+      }
+      await this.#remove(entry);
+    });
+  }
+
+  /**
+   * The clip's first frame as a 320-pixel-wide JPEG, cached in `.thumbs/` for closed clips.
+   *
+   * @throws {ClipBusyError} for a clip being written that has no frame yet.
+   */
+  async thumbnail(id: string): Promise<Uint8Array> {
+    const entry = await this.#find(id);
+    const cache = join(this.#output, THUMBS_DIR, `${entry.id}.jpg`);
+    if (!entry.recording) {
+      try {
+        return await Deno.readFile(cache);
+      } catch {
+        // not made yet
+      }
+    }
+    let making = this.#thumbnails.get(entry.id);
+    if (!making) {
+      making = this.#makeThumbnail(entry, entry.recording ? null : cache)
+        .finally(() => this.#thumbnails.delete(entry.id));
+      this.#thumbnails.set(entry.id, making);
+    }
+    return await making;
+  }
+
+  /**
+   * Loop recording: deletes the oldest unlocked clips until the limits hold with room for
+   * the next clip, and returns the plan. When `plan.ok` is false nothing was deleted and
+   * `plan.reason` says why; the caller should stop recording.
+   */
+  enforce(limits: RetentionLimits, options: EnforceOptions = {}): Promise<RetentionPlan> {
+    return this.#exclusive(async () => {
+      const entries = await this.#scan();
+      const clips = [];
+      for (const entry of entries) {
+        let size;
+        try {
+          size = (await Deno.lstat(this.#path(entry))).size;
+        } catch {
+          continue;
+        }
+        clips.push({
+          entry,
+          id: entry.id,
+          seq: entry.seq,
+          size,
+          locked: entry.dir === LOCKED_DIR || this.#pending.has(entry.seq),
+          recording: entry.recording,
+        });
+      }
+      const reserveBytes = options.reserveBytes ?? Math.max(
+        0,
+        ...clips.filter((clip) => !clip.recording).sort((a, b) => b.seq - a.seq).slice(0, 3)
+          .map((clip) => clip.size),
+      );
+      const disk: DiskSpace = await diskSpace(this.#output);
+      const plan = planRetention({ clips, limits, disk, reserveBytes });
+      const byId = new Map(clips.map((clip) => [clip.id, clip.entry]));
+      for (const id of plan.delete) await this.#remove(byId.get(id)!);
+      return plan;
+    });
+  }
+
+  /** Runs changes one at a time, so two moves or pending writes never interleave. */
+  #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(task);
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+
+  /** Finds a clip by id among the listed files. */
+  async #find(id: string): Promise<Entry> {
+    if (!isClipId(id)) {
+      throw new TypeError(`Invalid clip id: ${JSON.stringify(String(id).slice(0, 64))}`);
+    }
+    const entry = (await this.#scan()).find((candidate) => candidate.id === id);
+    if (!entry) throw new ClipNotFoundError(id);
+    // The scan skips symlinks; check again in case one replaced the file since.
+    try {
+      const info = await Deno.lstat(this.#path(entry));
+      if (info.isFile) return entry;
+    } catch {
+      // gone
+    }
+    throw new ClipNotFoundError(id);
+  }
+
+  /** Clip files in the output directory and `locked/`, regular files only. */
+  async #scan(): Promise<Entry[]> {
+    const entries = new Map<string, Entry>();
+    for (const dir of [LOCKED_DIR, ""] as const) {
+      try {
+        for await (const item of Deno.readDir(join(this.#output, dir))) {
+          if (!item.isFile) continue; // symlinks and folders are never clips
+          const name = parseClipName(item.name);
+          if (!name || (dir === LOCKED_DIR && name.recording)) continue;
+          const id = name.recording
+            ? item.name.slice(0, item.name.indexOf("."))
+            : item.name.slice(0, -4);
+          // A clip copied into both folders is listed once, as locked.
+          if (entries.has(id)) continue;
+          entries.set(id, {
+            id,
+            seq: name.seq,
+            dir,
+            name: item.name,
+            start: name.start,
+            recording: name.recording,
+          });
+        }
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      }
+    }
+    return [...entries.values()];
+  }
+
+  #path(entry: Entry): string {
+    return join(this.#output, entry.dir, entry.name);
+  }
+
+  async #lockSeqs(seqs: number[]): Promise<LockResult[]> {
+    const entries = await this.#scan();
+    const newest = Math.max(-1, ...entries.map((entry) => entry.seq));
+    const results: LockResult[] = [];
+    let changed = false;
+    for (const seq of seqs) {
+      const entry = pick(entries, seq);
+      if (entry?.dir === LOCKED_DIR) {
+        results.push({ seq, id: entry.id, state: "locked" });
+      } else if (entry && !entry.recording) {
+        await this.#move(entry, LOCKED_DIR);
+        results.push({ seq, id: entry.id, state: "locked" });
+      } else if (entry || seq > newest) {
+        if (!this.#pending.has(seq)) {
+          this.#pending.set(seq, Date.now());
+          changed = true;
+        }
+        results.push({ seq, id: entry?.id ?? null, state: "pending" });
+      } else {
+        results.push({ seq, id: null, state: "missing" });
+      }
+    }
+    if (changed) {
+      await this.#savePending();
+      // The recorder may have renamed a clip between our scan and the pending write, and
+      // asked settled() before the lock was pending: check again.
+      const settled = await this.#reconcile(seqs.filter((seq) => this.#pending.has(seq)));
+      for (const result of results) {
+        if (settled.has(result.seq)) result.state = "locked";
+      }
+    }
+    return results;
+  }
+
+  /** Applies pending locks whose clip has closed; returns the seqs now locked. */
+  async #reconcile(seqs: number[], expire = false): Promise<Set<number>> {
+    const entries = await this.#scan();
+    const done = new Set<number>();
+    let changed = false;
+    const expiry = this.#options.pendingExpiryMs ?? 3_600_000;
+    for (const seq of seqs) {
+      const entry = pick(entries, seq);
+      if (entry?.recording) continue;
+      if (!entry) {
+        if (expire && Date.now() - this.#pending.get(seq)! > expiry) {
+          this.#pending.delete(seq);
+          changed = true;
+        }
+        continue;
+      }
+      if (entry.dir !== LOCKED_DIR) await this.#move(entry, LOCKED_DIR);
+      this.#pending.delete(seq);
+      done.add(seq);
+      changed = true;
+    }
+    if (changed) await this.#savePending();
+    return done;
+  }
+
+  async #load(): Promise<void> {
+    let text;
+    try {
+      text = await Deno.readTextFile(join(this.#output, LOCKED_DIR, PENDING_FILE));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return;
+      throw error;
+    }
+    try {
+      const json = JSON.parse(text);
+      for (const item of json.pending ?? []) {
+        if (Number.isSafeInteger(item?.seq) && item.seq >= 0) {
+          this.#pending.set(item.seq, Number(item.at) || Date.now());
+        }
+      }
+    } catch {
+      // Written atomically, so only a hand edit breaks it; losing pending locks beats not
+      // recording. The clips already in locked/ stay locked.
+    }
+    await this.#reconcile([...this.#pending.keys()], true);
+  }
+
+  /** Writes pending locks atomically (temp file, fsync, rename, fsync the folder). */
+  async #savePending(): Promise<void> {
+    const dir = join(this.#output, LOCKED_DIR);
+    const path = join(dir, PENDING_FILE);
+    if (this.#pending.size === 0) {
+      await Deno.remove(path).catch((error) => {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      });
+      await syncPath(dir);
+      return;
+    }
+    const pending = [...this.#pending].sort(([a], [b]) => a - b).map(([seq, at]) => ({ seq, at }));
+    const text = JSON.stringify(
+      {
+        about: "Clips to move into this folder when they finish recording",
+        pending,
+      },
+      null,
+      2,
+    ) + "\n";
+    const temp = join(dir, `.${PENDING_FILE}.tmp`);
+    await Deno.writeTextFile(temp, text);
+    await syncPath(temp);
+    await Deno.rename(temp, path);
+    await syncPath(dir);
+  }
+
+  /** Moves a clip between the output folder and `locked/`, and fsyncs both folders. */
+  async #move(entry: Entry, to: "" | typeof LOCKED_DIR): Promise<void> {
+    const from = this.#path(entry);
+    await Deno.rename(from, join(this.#output, to, entry.name));
+    await syncPath(join(this.#output, to));
+    await syncPath(join(this.#output, entry.dir));
+  }
+
+  async #remove(entry: Entry): Promise<void> {
+    await Deno.remove(this.#path(entry)).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    });
+    if (this.#probes.delete(entry.name)) this.#probesChanged = true;
+    await Deno.remove(join(this.#output, THUMBS_DIR, `${entry.id}.jpg`)).catch(() => {});
+  }
+
+  #probe(name: string, path: string, info: Deno.FileInfo): Promise<Probe> {
+    const key = `${info.size}:${info.mtime?.getTime()}`;
+    const cached = this.#probes.get(name);
+    if (cached?.key === key) return cached.probe;
+    // Cached as a promise, so two listings at once probe a clip once.
+    const probe = this.#limit(() => probeFile(this.#options.ffprobe ?? "ffprobe", path))
+      .catch(() => {
+        // ffprobe missing or killed: report unknowns now, try again next time.
+        if (this.#probes.get(name)?.probe === probe) this.#probes.delete(name);
+        return { duration: null, codec: null, width: null, height: null };
+      });
+    this.#probes.set(name, { key, probe });
+    this.#probesChanged = true;
+    return probe;
+  }
+
+  async #loadProbes(): Promise<void> {
+    try {
+      const json = JSON.parse(
+        await Deno.readTextFile(join(this.#output, THUMBS_DIR, PROBES_FILE)),
+      );
+      for (const [name, item] of Object.entries(json.clips ?? {})) {
+        const { key, duration, codec, width, height } = item as Record<string, unknown>;
+        if (typeof key !== "string" || !parseClipName(name)) continue;
+        const probe: Probe = {
+          duration: typeof duration === "number" ? duration : null,
+          codec: typeof codec === "string" ? codec : null,
+          width: typeof width === "number" ? width : null,
+          height: typeof height === "number" ? height : null,
+        };
+        this.#probes.set(name, { key, probe: Promise.resolve(probe) });
+      }
+    } catch {
+      // No cache yet, or a broken one: probe again.
+    }
+  }
+
+  /** Writes the probe cache (temp file + rename; a cache, so no fsync). */
+  async #saveProbes(): Promise<void> {
+    this.#probesChanged = false;
+    const clips: Record<string, Probe & { key: string }> = {};
+    for (const [name, { key, probe }] of this.#probes) clips[name] = { key, ...await probe };
+    const dir = join(this.#output, THUMBS_DIR);
+    const temp = join(dir, `.${PROBES_FILE}.${crypto.randomUUID()}.tmp`);
+    try {
+      await Deno.mkdir(dir, { recursive: true });
+      await Deno.writeTextFile(temp, JSON.stringify({ clips }));
+      await Deno.rename(temp, join(dir, PROBES_FILE));
+    } catch {
+      // A full disk only means probing again after a restart.
+      await Deno.remove(temp).catch(() => {});
+    }
+  }
+
+  async #makeThumbnail(entry: Entry, cache: string | null): Promise<Uint8Array> {
+    const jpeg = await this.#limit(() =>
+      firstFrame(this.#options.ffmpeg ?? "ffmpeg", this.#path(entry))
+    );
+    if (jpeg.length < 4 || jpeg[0] !== 0xff || jpeg[1] !== 0xd8) {
+      if (entry.recording) {
+        throw new ClipBusyError(entry.id, `Clip has no frame yet: ${entry.id}`);
+      }
+      throw new Error(`Cannot make a thumbnail of ${entry.name}: ffmpeg gave no image`);
+    }
+    if (cache) {
+      // A cache: no fsync, and a full disk only means making it again next time.
+      const temp = `${cache}.${crypto.randomUUID()}.tmp`;
+      await Deno.mkdir(join(this.#output, THUMBS_DIR), { recursive: true })
+        .then(() => Deno.writeFile(temp, jpeg))
+        .then(() => Deno.rename(temp, cache))
+        .catch(() => Deno.remove(temp).catch(() => {}));
+    }
+    return jpeg;
+  }
+
+  /** Runs at most `concurrency` ffmpeg/ffprobe at once. */
+  async #limit<T>(task: () => Promise<T>): Promise<T> {
+    while (this.#running >= (this.#options.concurrency ?? 2)) {
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    }
+    this.#running++;
+    try {
+      return await task();
+    } finally {
+      this.#running--;
+      this.#waiting.shift()?.();
+    }
+  }
+}
+
+/** The entry for `seq`, preferring a closed clip over an open one. */
+function pick(entries: Entry[], seq: number): Entry | undefined {
+  const matches = entries.filter((entry) => entry.seq === seq);
+  return matches.find((entry) => !entry.recording) ?? matches[0];
+}
+
+async function probeFile(ffprobe: string, path: string): Promise<Probe> {
+  const output = await new Deno.Command(ffprobe, {
+    args: [
+      "-v",
+      "error",
+      "-select_streams",
+      "v:0",
+      "-show_entries",
+      "stream=codec_name,width,height:format=duration",
+      "-of",
+      "json",
+      path,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  let json;
+  try {
+    json = JSON.parse(new TextDecoder().decode(output.stdout));
+  } catch {
+    json = {};
+  }
+  const stream = json.streams?.[0] ?? {};
+  const duration = Number(json.format?.duration);
+  return {
+    duration: Number.isFinite(duration) ? Math.round(duration * 1000) / 1000 : null,
+    codec: typeof stream.codec_name === "string" ? stream.codec_name : null,
+    width: Number.isSafeInteger(stream.width) ? stream.width : null,
+    height: Number.isSafeInteger(stream.height) ? stream.height : null,
+  };
+}
+
+/** Decodes only the first frame, scaled down: cheap even on a Pi. */
+async function firstFrame(ffmpeg: string, path: string): Promise<Uint8Array> {
+  const output = await new Deno.Command(ffmpeg, {
+    args: [
+      "-nostdin",
+      "-hide_banner",
+      "-v",
+      "error",
+      "-i",
+      path,
+      "-map",
+      "0:v:0",
+      "-frames:v",
+      "1",
+      "-vf",
+      "scale=320:-2",
+      "-q:v",
+      "5",
+      "-f",
+      "image2",
+      "-",
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return output.success ? output.stdout : new Uint8Array();
+}
+
+/** fsync a file or directory, so a rename survives a power cut. */
+async function syncPath(path: string): Promise<void> {
+  using file = await Deno.open(path, { read: true });
+  await file.sync();
+}
