@@ -155,6 +155,7 @@ export class Dashcam {
     return this.#serial(async () => {
       this.#pipeline.camera.start();
       this.#guard.start();
+      await this.#guard.check(); // limits first: a full card must not start a clip
       if (this.#config.record) await this.#startRecording();
     });
   }

@@ -37,6 +37,8 @@ export interface ConsumerStats {
 export interface FrameConsumer {
   readonly readable: ReadableStream<Frame>;
   readonly stats: ConsumerStats;
+  /** Leaves the hub but lets the reader take the frames already queued, then ends the stream. */
+  close(): void;
 }
 
 /**
@@ -116,9 +118,7 @@ export class FrameHub {
 
   /** Ends every consumer's stream (on shutdown). */
   close(): void {
-    for (const consumer of this.#consumers) consumer.close();
-    this.#consumers.clear();
-    this.#onConsumers?.(0);
+    for (const consumer of [...this.#consumers]) consumer.close();
   }
 
   #add<T extends Consumer>(consumer: T): T {
@@ -134,7 +134,6 @@ export class FrameHub {
 
 interface Consumer extends FrameConsumer {
   offer(frame: Frame): void;
-  close(): void;
 }
 
 class Counters implements ConsumerStats {
@@ -163,7 +162,10 @@ class EveryConsumer implements Consumer {
   /** Set until the first keyframe, and again after a drop. */
   #awaitKeyframe = true;
 
+  readonly #leave: (consumer: Consumer) => void;
+
   constructor(maxQueuedFrames: number, leave: (consumer: Consumer) => void) {
+    this.#leave = leave;
     this.readable = new ReadableStream<Frame>({
       start: (controller) => void (this.#controller = controller),
       cancel: () => {
@@ -192,6 +194,7 @@ class EveryConsumer implements Consumer {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#leave(this);
     this.#controller.close();
   }
 }
@@ -204,7 +207,10 @@ class NewestConsumer implements Consumer {
   #wake: ((frame: Frame | undefined) => void) | undefined;
   #closed = false;
 
+  readonly #leave: (consumer: Consumer) => void;
+
   constructor(hub: FrameHub, leave: (consumer: Consumer) => void) {
+    this.#leave = leave;
     // highWaterMark 0: pull() runs only when the reader asks, i.e. when the socket drained.
     this.readable = new ReadableStream<Frame>({
       pull: async (controller) => {
@@ -234,6 +240,7 @@ class NewestConsumer implements Consumer {
 
   close(): void {
     this.#closed = true; // a later pull() ends the stream
+    this.#leave(this);
     this.offer(undefined);
   }
 }

@@ -304,7 +304,7 @@ function canBeginUnit(type: number, firstMbZero: boolean): boolean {
 const HIGH_PROFILES = new Set([100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135]);
 
 /** Profile, level and cropped picture size from an SPS NAL unit (header included). */
-function parseSps(nal: Uint8Array): H264StreamInfo | undefined {
+export function parseSps(nal: Uint8Array): H264StreamInfo | undefined {
   const rbsp = unescape(nal);
   if (rbsp.length < 4) return undefined;
   const info: H264StreamInfo = { profileIdc: rbsp[1], levelIdc: rbsp[3] };

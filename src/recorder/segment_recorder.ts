@@ -12,6 +12,8 @@ import {
   parseClipName,
   recordingFileName,
 } from "../storage/clip_name.ts";
+import { MatroskaStream } from "./matroska_stream.ts";
+import { repairClip } from "./repair_clip.ts";
 import { clipExtension, parseSegmentListLine, segmenterArgv } from "./segmenter_argv.ts";
 
 /** Options for {@linkcode SegmentRecorder}. */
@@ -159,8 +161,10 @@ export class SegmentRecorder {
     this.#liveDropped = () => consumer.stats.dropped;
     const frames = consumer.readable.getReader();
     const stdin = child.stdin.getWriter();
-    const stop = () => void frames.cancel();
+    // Stopping takes no new frames but still writes those captured before the stop.
+    const stop = () => consumer.close();
     signal.addEventListener("abort", stop, { once: true });
+    const matroska = new MatroskaStream(this.#options.codec ?? "mjpeg");
     try {
       while (true) {
         const { value: frame, done } = await frames.read();
@@ -170,7 +174,7 @@ export class SegmentRecorder {
           if (this.#current) this.#current.start = frame.time;
         }
         // Awaited: a write after ffmpeg died must reject here, not crash Deno (BrokenPipe).
-        await stdin.write(frame.data);
+        for (const chunk of matroska.write(frame)) await stdin.write(chunk);
         this.#frames++;
       }
     } finally {
@@ -184,6 +188,8 @@ export class SegmentRecorder {
   }
 
   #onStderrLine(line: string): boolean {
+    // Expected with no probing: the stream carries real timestamps, not a frame rate.
+    if (line.includes("not enough frames to estimate rate")) return true;
     const closed = parseSegmentListLine(line);
     if (!closed) return false;
     const name = parseClipName(closed.file);
@@ -251,6 +257,13 @@ export class SegmentRecorder {
     };
     this.#saving = this.#saving.then(async () => {
       try {
+        if (!clip.complete) {
+          // Cut off by a crash or power cut: give it back its duration and index. A file with
+          // only a header is removed by the repair; one it cannot read keeps its bytes.
+          const repaired = await repairClip(from, ext);
+          if (repaired.frames === 0 && !await exists(from)) return;
+          saved.duration = repaired.duration;
+        }
         await syncPath(from);
         await Deno.rename(from, join(output, saved.file));
         await syncPath(join(output, folder));

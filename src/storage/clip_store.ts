@@ -190,7 +190,12 @@ export class ClipStore {
    */
   static async open(output: string, options: ClipStoreOptions = {}): Promise<ClipStore> {
     const store = new ClipStore(output, options);
-    await Deno.mkdir(join(output, LOCKED_DIR), { recursive: true });
+    const locked = join(output, LOCKED_DIR);
+    await Deno.mkdir(locked, { recursive: true });
+    // readDir follows a symlink: locked/ pointing elsewhere would serve files from there.
+    if (!(await Deno.lstat(locked)).isDirectory) {
+      throw new Error(`Cannot use ${locked}: it is not a directory (a symlink?)`);
+    }
     await store.#exclusive(() => store.#load());
     await store.#loadProbes();
     return store;

@@ -107,3 +107,15 @@ Deno.test("FrameHub tells how many consumers there are as they come and go", asy
   await recorder.readable.cancel();
   assert.deepEqual(counts, [1, 2, 1, 0]);
 });
+
+Deno.test("FrameConsumer.close leaves the hub but lets queued frames drain", async () => {
+  const hub = new FrameHub();
+  const recorder = hub.every();
+  for (let seq = 0; seq < 3; seq++) hub.publish(frame(seq));
+  recorder.close();
+  hub.publish(frame(3)); // after close: not delivered
+  assert.deepEqual(hub.consumers, []);
+  const seqs: number[] = [];
+  for await (const f of recorder.readable) seqs.push(f.seq);
+  assert.deepEqual(seqs, [0, 1, 2]);
+});

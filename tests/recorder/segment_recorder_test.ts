@@ -67,9 +67,8 @@ Deno.test("SegmentRecorder records clips whose durations match wall time", async
     // Clips cut on a frame: 5% of 2 s, plus one frame interval.
     const tolerance = 0.1 + 1 / FPS;
     assert.ok(Math.abs(full.duration - 2) <= tolerance, `clip ${i}: ${full.duration} s, not 2`);
-    // The first clip also holds the frames that queued while ffmpeg started (stamped on
-    // arrival, so squeezed together); later clips hold real time at the camera's rate.
-    if (i > 0) assert.ok(Math.abs(full.frames - 2 * FPS) <= 2, `clip ${i}: ${full.frames} frames`);
+    // Frames carry capture times, so even the first clip holds the camera's rate.
+    assert.ok(Math.abs(full.frames - 2 * FPS) <= 2, `clip ${i}: ${full.frames} frames`);
   }
   const footage = probes.reduce((s, p) => s + p.duration, 0);
   assert.ok(Math.abs(footage - wall) / wall <= 0.05, `${footage} s of footage in ${wall} s`);

@@ -6,12 +6,12 @@ function valueOf(argv: string[], flag: string): string | undefined {
   return at < 0 ? undefined : argv[at + 1];
 }
 
-Deno.test("segmenterArgv copies MJPEG from stdin into flushed Matroska clips", () => {
+Deno.test("segmenterArgv copies frames from stdin into flushed Matroska clips", () => {
   const argv = segmenterArgv({ output: "/card/clips", segmentSeconds: 60, startNumber: 42 });
   assert.equal(argv[0], "ffmpeg");
-  assert.equal(valueOf(argv, "-f"), "mjpeg");
+  assert.equal(valueOf(argv, "-f"), "matroska", "input: our Matroska stream with capture times");
   assert.equal(valueOf(argv, "-i"), "pipe:0");
-  assert.equal(valueOf(argv, "-use_wallclock_as_timestamps"), "1");
+  assert.ok(!argv.includes("-use_wallclock_as_timestamps"));
   assert.equal(valueOf(argv, "-c"), "copy");
   assert.equal(valueOf(argv, "-segment_time"), "60");
   assert.equal(valueOf(argv, "-segment_format"), "matroska");
@@ -37,4 +37,11 @@ Deno.test("parseSegmentListLine reads ffmpeg's CSV lines and ignores log lines",
   ) {
     assert.equal(parseSegmentListLine(line), undefined, line);
   }
+});
+
+Deno.test("segmenterArgv writes H.264 into fragmented MP4 clips", () => {
+  const argv = segmenterArgv({ output: "/c", segmentSeconds: 10, startNumber: 0, codec: "h264" });
+  assert.equal(valueOf(argv, "-segment_format"), "mp4");
+  assert.match(valueOf(argv, "-segment_format_options")!, /frag_keyframe\+empty_moov/);
+  assert.equal(argv.at(-1), "/c/%06d.recording.mp4");
 });

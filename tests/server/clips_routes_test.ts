@@ -130,19 +130,20 @@ Deno.test("GET /api/clips/:id over a real socket closes the file when the client
   const path = join(t.dir, `${A}.mkv`);
   await Deno.truncate(path, 64 * 1024 ** 2);
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, t.app.fetch);
+  const controller = new AbortController();
   try {
-    const controller = new AbortController();
     const response = await fetch(`http://127.0.0.1:${server.addr.port}/api/clips/${A}`, {
       signal: controller.signal,
     });
     const reader = response.body!.getReader();
     const first = await reader.read();
     assert.deepEqual(first.value!.subarray(0, 4), t.bytes.subarray(0, 4));
-    assert.equal(await openCount(path), 1);
+    assert.ok(await openCount(path) > 0, "the clip is open while streaming");
     controller.abort();
     await reader.cancel().catch(() => {});
     await waitFor("the clip file to close", async () => await openCount(path) === 0);
   } finally {
+    controller.abort(); // a failed assertion must not leave shutdown() waiting for the stream
     await server.shutdown();
   }
 });

@@ -402,3 +402,12 @@ Deno.test("ClipStore.enforce deletes nothing and says why when locked clips fill
   assert.match(plan.reason!, /^Locked clips alone take .* over the .* storage limit$/);
   assert.deepEqual(await filesIn(dir.path), [`${C}.mkv`, "locked"]);
 });
+
+Deno.test("ClipStore.open refuses a locked/ that is a symlink", async () => {
+  await using dir = await tempOutput("clip_store_test_");
+  await Deno.symlink("/etc", join(dir.path, "locked"));
+  await assert.rejects(
+    ClipStore.open(dir.path),
+    /^Error: Cannot use .*locked: it is not a directory/,
+  );
+});

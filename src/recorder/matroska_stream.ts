@@ -1,0 +1,228 @@
+import type { Codec } from "../camera/argv.ts";
+import type { Frame } from "../frames/frame.ts";
+import { parseSps } from "../frames/h264_access_unit_stream.ts";
+
+/**
+ * Writes frames as a live Matroska stream (unknown-size Segment and Clusters), so that the
+ * ffmpeg segmenter gets each frame with its capture time instead of stamping it on arrival:
+ * frames queued while ffmpeg starts, or delayed by a busy CPU, keep their real times.
+ *
+ * MJPEG frames are written as they are (`V_MJPEG`: a block header, then the frame's own
+ * bytes, no copy). H.264 access units become `V_MPEG4/ISO/AVC`: the SPS/PPS of the first
+ * keyframe go into `avcC`, and each NAL unit gets a 4-byte length instead of its start code.
+ *
+ * @example
+ * ```ts
+ * const matroska = new MatroskaStream("mjpeg");
+ * for (const chunk of matroska.write(frame)) await stdin.write(chunk);
+ * ```
+ */
+export class MatroskaStream {
+  readonly #codec: Codec;
+  /** Capture time of the first frame: timestamps count from it. */
+  #origin: number | null = null;
+  #clusterTime = -Infinity;
+  #lastTime = -1;
+
+  constructor(codec: Codec) {
+    this.#codec = codec;
+  }
+
+  /**
+   * The bytes for one frame: the stream header before the first (which must be a keyframe),
+   * a new cluster each second, then the block. The frame's data is returned as is, not copied
+   * (MJPEG).
+   */
+  write(frame: Frame): Uint8Array[] {
+    const chunks: Uint8Array[] = [];
+    if (this.#origin === null) {
+      if (!frame.keyframe) throw new RangeError("Cannot start a Matroska stream: not a keyframe");
+      this.#origin = frame.time;
+      chunks.push(this.#header(frame));
+    }
+    // Strictly increasing milliseconds: two frames parsed in the same ms stay in order.
+    const time = Math.max(Math.round(frame.time - this.#origin), this.#lastTime + 1);
+    this.#lastTime = time;
+    if (time - this.#clusterTime >= 1000) {
+      this.#clusterTime = time;
+      chunks.push(concat(id(CLUSTER), UNKNOWN_SIZE, element(TIMESTAMP, uint(time))));
+    }
+    const data = this.#codec === "h264" ? annexBToLengthPrefixed(frame.data) : frame.data;
+    const relative = time - this.#clusterTime;
+    const blockHeader = Uint8Array.of(
+      0x81, // track 1
+      (relative >> 8) & 0xff,
+      relative & 0xff,
+      frame.keyframe ? 0x80 : 0x00,
+    );
+    chunks.push(concat(id(SIMPLE_BLOCK), size(blockHeader.length + data.length), blockHeader));
+    chunks.push(data);
+    return chunks;
+  }
+
+  #header(first: Frame): Uint8Array {
+    const h264 = this.#codec === "h264";
+    const { width, height } = h264 ? h264Size(first.data) : jpegSize(first.data);
+    const ebml = element(
+      EBML,
+      element(0x4286, uint(1)), // EBMLVersion
+      element(0x42f7, uint(1)), // EBMLReadVersion
+      element(0x42f2, uint(4)), // EBMLMaxIDLength
+      element(0x42f3, uint(8)), // EBMLMaxSizeLength
+      element(0x4282, text("matroska")), // DocType
+      element(0x4287, uint(4)), // DocTypeVersion
+      element(0x4285, uint(2)), // DocTypeReadVersion
+    );
+    const info = element(
+      INFO,
+      element(0x2ad7b1, uint(1_000_000)), // TimestampScale: 1 ms
+      element(0x4d80, text("videorecorder")), // MuxingApp
+      element(0x5741, text("videorecorder")), // WritingApp
+    );
+    const track = element(
+      0xae, // TrackEntry
+      element(0xd7, uint(1)), // TrackNumber
+      element(0x73c5, uint(1)), // TrackUID
+      element(0x83, uint(1)), // TrackType: video
+      element(0x86, text(h264 ? "V_MPEG4/ISO/AVC" : "V_MJPEG")), // CodecID
+      ...(h264 ? [element(0x63a2, avcC(first.data))] : []), // CodecPrivate
+      element(0xe0, element(0xb0, uint(width)), element(0xba, uint(height))), // Video
+    );
+    return concat(ebml, id(SEGMENT), UNKNOWN_SIZE, info, element(TRACKS, track));
+  }
+}
+
+const EBML = 0x1a45dfa3;
+const SEGMENT = 0x18538067;
+const INFO = 0x1549a966;
+const TRACKS = 0x1654ae6b;
+const CLUSTER = 0x1f43b675;
+const TIMESTAMP = 0xe7;
+const SIMPLE_BLOCK = 0xa3;
+const UNKNOWN_SIZE = Uint8Array.of(0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
+
+function id(value: number): Uint8Array {
+  const bytes: number[] = [];
+  for (let v = value; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
+  return Uint8Array.from(bytes);
+}
+
+/** An EBML size as a variable-length integer. */
+function size(value: number): Uint8Array {
+  if (value < 0x7f) return Uint8Array.of(0x80 | value);
+  if (value < 0x3fff) return Uint8Array.of(0x40 | (value >> 8), value & 0xff);
+  if (value < 0x1fffff) {
+    return Uint8Array.of(0x20 | (value >> 16), (value >> 8) & 0xff, value & 0xff);
+  }
+  const out = new Uint8Array(8);
+  out[0] = 0x01;
+  for (let i = 7, v = value; i > 0; i--, v = Math.floor(v / 256)) out[i] = v & 0xff;
+  return out;
+}
+
+function uint(value: number): Uint8Array {
+  const bytes: number[] = [];
+  for (let v = value; v > 0 || bytes.length === 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
+  return Uint8Array.from(bytes);
+}
+
+function text(value: string): Uint8Array {
+  return new TextEncoder().encode(value);
+}
+
+function element(elementId: number, ...children: Uint8Array[]): Uint8Array {
+  const body = concat(...children);
+  return concat(id(elementId), size(body.length), body);
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** The size in a JPEG's start-of-frame segment (SOF0–SOF15 but DHT, JPG and DAC). */
+function jpegSize(jpeg: Uint8Array): { width: number; height: number } {
+  let at = 2;
+  while (at + 9 < jpeg.length && jpeg[at] === 0xff) {
+    const marker = jpeg[at + 1];
+    const length = (jpeg[at + 2] << 8) | jpeg[at + 3];
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return {
+        height: (jpeg[at + 5] << 8) | jpeg[at + 6],
+        width: (jpeg[at + 7] << 8) | jpeg[at + 8],
+      };
+    }
+    at += 2 + length;
+  }
+  throw new RangeError("Cannot start a Matroska stream: no frame size in the first JPEG");
+}
+
+/** NAL units of an Annex-B access unit, without their start codes. */
+function nalUnits(au: Uint8Array): Uint8Array[] {
+  const units: Uint8Array[] = [];
+  let start = -1;
+  for (let at = au.indexOf(1); at >= 0; at = au.indexOf(1, at + 1)) {
+    if (at < 2 || au[at - 1] !== 0 || au[at - 2] !== 0) continue;
+    if (start >= 0) units.push(trimZeros(au.subarray(start, at - 2)));
+    start = at + 1;
+  }
+  if (start >= 0) units.push(au.subarray(start));
+  return units;
+}
+
+/** Drops the zero bytes before the next start code (a 4-byte start code's leading 00). */
+function trimZeros(unit: Uint8Array): Uint8Array {
+  let end = unit.length;
+  while (end > 0 && unit[end - 1] === 0) end--;
+  return unit.subarray(0, end);
+}
+
+function annexBToLengthPrefixed(au: Uint8Array): Uint8Array {
+  const units = nalUnits(au);
+  const out = new Uint8Array(units.reduce((n, unit) => n + 4 + unit.length, 0));
+  const view = new DataView(out.buffer);
+  let offset = 0;
+  for (const unit of units) {
+    view.setUint32(offset, unit.length);
+    out.set(unit, offset + 4);
+    offset += 4 + unit.length;
+  }
+  return out;
+}
+
+function parameterSets(au: Uint8Array): { sps: Uint8Array; pps: Uint8Array } {
+  const units = nalUnits(au);
+  const sps = units.find((unit) => (unit[0] & 0x1f) === 7);
+  const pps = units.find((unit) => (unit[0] & 0x1f) === 8);
+  if (!sps || !pps) {
+    throw new RangeError(
+      "Cannot start a Matroska stream: the first keyframe has no SPS/PPS (rpicam-vid needs --inline)",
+    );
+  }
+  return { sps, pps };
+}
+
+/** The AVCDecoderConfigurationRecord (ISO 14496-15) for one SPS and one PPS. */
+function avcC(au: Uint8Array): Uint8Array {
+  const { sps, pps } = parameterSets(au);
+  return concat(
+    Uint8Array.of(1, sps[1], sps[2], sps[3], 0xff, 0xe1, sps.length >> 8, sps.length & 0xff),
+    sps,
+    Uint8Array.of(1, pps.length >> 8, pps.length & 0xff),
+    pps,
+  );
+}
+
+/** Width and height from the SPS of an H.264 keyframe (decoded by the access-unit parser). */
+function h264Size(au: Uint8Array): { width: number; height: number } {
+  const info = parseSps(parameterSets(au).sps);
+  if (info?.width === undefined || info.height === undefined) {
+    throw new RangeError("Cannot start a Matroska stream: cannot read the SPS size");
+  }
+  return { width: info.width, height: info.height };
+}
