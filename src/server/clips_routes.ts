@@ -1,4 +1,5 @@
 import { type Context, Hono } from "@hono/hono";
+import { mjpegClipResponse } from "./clip_playback.ts";
 import {
   ClipBusyError,
   ClipLockedError,
@@ -29,6 +30,7 @@ const CONTENT_TYPES: Record<string, string> = {
  * - `POST /lock-now` locks the current clip, the one before and the one after (409 when not
  *   recording)
  * - `GET /:id/thumbnail.jpg` its first frame
+ * - `GET /:id/stream.mjpg` plays an MJPEG clip in an `<img>` (409 for H.264: use `?inline=1`)
  *
  * A malformed id is 400 and an unknown one 404; errors are `{ error: "…" }`.
  *
@@ -65,6 +67,17 @@ export function clipsRoutes(options: ClipsRoutesOptions): Hono {
     withClip(c, async (id) => {
       await store.unlock(id);
       return c.json({ id, locked: false });
+    }));
+
+  app.get("/:id/stream.mjpg", (c) =>
+    withClip(c, async (id) => {
+      const path = await store.resolve(id);
+      if (!path.endsWith(".mkv")) {
+        return c.json({
+          error: `Cannot stream ${id} as MJPEG: it is H.264, play it with ?inline=1`,
+        }, 409);
+      }
+      return mjpegClipResponse(path);
     }));
 
   app.get("/:id/thumbnail.jpg", (c) =>

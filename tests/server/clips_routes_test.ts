@@ -302,3 +302,30 @@ Deno.test("clip routes refuse traversal, odd ids and symlinks", async () => {
   const { clips } = await (await t.app.request("/api/clips")).json();
   assert.deepEqual(clips.map((clip: { id: string }) => clip.id), ["000003", B, A]);
 });
+
+Deno.test("GET /api/clips/:id/stream.mjpg plays an MJPEG clip as multipart MJPEG", async () => {
+  await using t = await testApp();
+  const response = await t.app.request(`/api/clips/${A}/stream.mjpg`);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get("content-type")!, /^multipart\/x-mixed-replace;boundary=/);
+  // The first part arrives: a JPEG, copied out of the clip without transcoding.
+  const reader = response.body!.getReader();
+  let bytes = new Uint8Array(0);
+  while (!bytes.some((b, i) => b === 0xff && bytes[i + 1] === 0xd9)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    bytes = new Uint8Array([...bytes, ...value]);
+  }
+  assert.match(new TextDecoder().decode(bytes.subarray(0, 200)), /Content-type: image\/jpeg/i);
+  await reader.cancel(); // the ffmpeg behind it is killed
+});
+
+Deno.test("GET /api/clips/:id/stream.mjpg refuses H.264 clips and bad ids", async () => {
+  await using t = await testApp();
+  const mp4 = "000004_20261130-111827";
+  await Deno.copyFile(join(t.dir, `${A}.mkv`), join(t.dir, `${mp4}.mp4`));
+  const h264 = await t.app.request(`/api/clips/${mp4}/stream.mjpg`);
+  assert.equal(h264.status, 409);
+  assert.match((await h264.json()).error, /play it with \?inline=1/);
+  assert.equal((await t.app.request("/api/clips/..%2F..%2Fetc/stream.mjpg")).status, 400);
+});
