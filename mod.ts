@@ -15,9 +15,13 @@ import {
   parseCommandLine,
 } from "./src/config.ts";
 import { Dashcam } from "./src/dashcam.ts";
+import { PiHealthReader, piHealthReport } from "./src/health/pi_health.ts";
 import { createApp } from "./src/server/app.ts";
 import { type Credentials, resolveCredentials } from "./src/server/auth.ts";
 import { listen, reachableUrls } from "./src/server/listen.ts";
+import { LivenessCheck } from "./src/systemd/liveness_check.ts";
+import { SystemdNotifier } from "./src/systemd/systemd_notifier.ts";
+import { startWatchdog } from "./src/systemd/watchdog.ts";
 
 /** Runs the recorder until SIGINT/SIGTERM; returns the process exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -48,11 +52,13 @@ export async function main(args: string[]): Promise<number> {
     `Camera: ${source.description}` + (source.reason ? ` (auto: ${source.reason})` : ""),
   );
 
+  const piHealth = new PiHealthReader();
   const app = createApp({
     dashcam,
     startedAt,
     credentials,
     configFile: config.configFile ?? defaultConfigFile(env),
+    health: async () => piHealthReport(await piHealth.read()),
   });
   let server;
   try {
@@ -69,6 +75,19 @@ export async function main(args: string[]): Promise<number> {
   for (const url of reachableUrls(config.host, server.port)) console.error(`Open ${url}/`);
   printCredentials(credentials);
 
+  // systemd (Type=notify): READY once frames arrive, WATCHDOG only while frames keep arriving
+  // and clips keep being written, so a stalled camera gets the service restarted.
+  const notifier = new SystemdNotifier();
+  const liveness = new LivenessCheck({
+    camera: { status: () => dashcam.camera.status() },
+    recorder: { status: () => dashcam.recorder.status() },
+  });
+  const watchdog = startWatchdog(notifier, {
+    ready: () => dashcam.camera.status().lastFrameAt !== null,
+    healthy: () => liveness.healthy(),
+    status: () => liveness.summary(),
+  });
+
   const signal = await new Promise<Deno.Signal>((resolve) => {
     for (const name of ["SIGINT", "SIGTERM"] as const) {
       Deno.addSignalListener(name, () => resolve(name));
@@ -79,8 +98,11 @@ export async function main(args: string[]): Promise<number> {
   for (const name of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(name, () => Deno.exit(1));
   }
+  watchdog.stop();
+  await notifier.stopping("Closing the current clip");
   await dashcam.stop();
   await server.shutdown();
+  notifier.close();
   return 0;
 }
 

@@ -27,6 +27,10 @@ fi
 if [ -n "$dev" ] && [ ! -x /usr/bin/chromium ]; then
   apt_install chromium
 fi
+# systemd-analyze (unit file test) and systemd-notify (the notifier's fallback).
+if [ -n "$dev" ] && ! command -v systemd-analyze >/dev/null; then
+  apt_install systemd
+fi
 
 deno_major() { deno --version 2>/dev/null | sed -n 's/^deno \([0-9]*\)\..*/\1/p'; }
 if [ "$(deno_major)" != "2" ]; then

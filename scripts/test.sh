@@ -8,6 +8,8 @@ export NO_COLOR=1
 deno fmt --check
 deno lint
 deno task check
+# The app on the Pi's architecture: aarch64 Deno under qemu-user (installs what it needs).
+bash scripts/test-aarch64.sh
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e

@@ -1,6 +1,5 @@
 import { join } from "node:path";
 import type { Codec } from "../camera/argv.ts";
-import type { MatroskaStream } from "./matroska_stream.ts";
 import { type ClipExtension, recordingPattern } from "../storage/clip_name.ts";
 
 /** Options for {@linkcode segmenterArgv}. */
@@ -21,7 +20,7 @@ export function clipExtension(codec: Codec = "mjpeg"): ClipExtension {
 }
 
 /**
- * The ffmpeg command that reads frames on stdin (from a {@linkcode MatroskaStream}) and copies them, without re-encoding, into
+ * The ffmpeg command that reads frames on stdin (from a `MatroskaStream`) and copies them, without re-encoding, into
  * clips of `segmentSeconds`.
  *
  * - MJPEG goes into Matroska, because it survives a power cut: measured with ffmpeg 5.1 after
@@ -33,7 +32,7 @@ export function clipExtension(codec: Codec = "mjpeg"): ClipExtension {
  *   written at each keyframe, so a kill loses the GOP in progress (1 s by default).
  * - The segmenter cuts at the first keyframe after `segmentSeconds` (every JPEG is one), so
  *   each clip starts on a keyframe and no frame is lost or doubled at the boundary.
- * - Frames arrive as a live Matroska stream ({@linkcode MatroskaStream}) carrying each frame's
+ * - Frames arrive as a live Matroska stream (`MatroskaStream`) carrying each frame's
  *   capture time. Raw MJPEG or H.264 on a pipe has no timestamps (rpicam-apps#623), and
  *   stamping them on arrival (`-use_wallclock_as_timestamps`) squeezes the frames that queue
  *   while ffmpeg starts or the CPU is busy: measured here under load, 6.1 s of footage for 6.8 s

@@ -1,5 +1,6 @@
 import { Hono } from "@hono/hono";
 import { HTTPException } from "@hono/hono/http-exception";
+import { join } from "node:path";
 import type { Dashcam, DashcamStatus } from "../dashcam.ts";
 import type { RecorderStatus } from "../recorder/segment_recorder.ts";
 import { type Credentials, requireCredentials, sameOriginOnly } from "./auth.ts";
@@ -21,8 +22,9 @@ export interface AppOptions {
   webDir?: string;
 }
 
-// Beside the code, through import.meta: works the same inside a `deno compile` binary.
-const WEB_DIR = new URL("../../web/", import.meta.url).pathname;
+// Beside the code, through import.meta: works the same inside a `deno compile` binary
+// (where web/ is embedded with --include web) and with spaces in the path.
+const WEB_DIR = join(import.meta.dirname!, "..", "..", "web");
 const WEB_FILES: Record<string, [file: string, type: string]> = {
   "/": ["index.html", "text/html; charset=utf-8"],
   "/index.html": ["index.html", "text/html; charset=utf-8"],
@@ -106,7 +108,7 @@ export function createApp(options: AppOptions): Hono {
   const webDir = options.webDir ?? WEB_DIR;
   for (const [path, [file, type]] of Object.entries(WEB_FILES)) {
     app.get(path, async (c) => {
-      const body = await Deno.readFile(`${webDir}/${file}`);
+      const body = await Deno.readFile(join(webDir, file));
       return c.body(body, 200, { "content-type": type, "cache-control": "no-cache" });
     });
   }

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Builds self-contained videorecorder binaries with `deno compile`, web/ embedded, and a
+# bundle per target to copy to the Pi (binary, install.sh, unit, example config, docs):
+#
+#   scripts/compile.sh [TARGET...]     default: aarch64-unknown-linux-gnu x86_64-unknown-linux-gnu
+#   scripts/compile.sh --print-flags   the permission and unstable flags baked in, one a line
+#
+# Output: dist/videorecorder-TARGET and dist/videorecorder-TARGET.tar.gz (--out-dir DIR: in DIR).
+#
+# deno compile downloads the runtime it embeds ("denort") for each target. Where that
+# download is blocked, get denort-TARGET.zip of the same Deno version elsewhere, unzip it, and
+# pass it in DENORT_BIN, one target at a time:
+#
+#   DENORT_BIN=/path/to/denort scripts/compile.sh aarch64-unknown-linux-gnu
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# What the app does, and nothing more (no -A): spawns rpicam-vid / ffmpeg / sh / vcgencmd /
+# systemd-notify (run); reads its config, web/, /proc and /sys, and writes the recordings (read,
+# write); serves HTTP and sends to systemd's notify socket (net, and --unstable-net for
+# Deno.listenDatagram); reads PATH, HOME, NOTIFY_SOCKET, WATCHDOG_USEC (env); lists the network
+# addresses to print the page's URLs, and asks the disk's free space (sys).
+# tests/deploy/smoke_test.ts runs the app with exactly these flags.
+FLAGS=(
+  --allow-read
+  --allow-write
+  --allow-run
+  --allow-net
+  --allow-env
+  --allow-sys
+  --unstable-net
+)
+ALL_TARGETS=(aarch64-unknown-linux-gnu x86_64-unknown-linux-gnu)
+
+out_dir=dist
+targets=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --print-flags) printf '%s\n' "${FLAGS[@]}"; exit 0 ;;
+    -h | --help) sed -n '2,16s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    --out-dir)
+      [ $# -ge 2 ] || { echo "compile: --out-dir needs a directory" >&2; exit 2; }
+      out_dir="$2"
+      shift
+      ;;
+    -*) echo "compile: unknown option $1 (try --help)" >&2; exit 2 ;;
+    *) targets+=("$1") ;;
+  esac
+  shift
+done
+[ ${#targets[@]} -gt 0 ] || targets=("${ALL_TARGETS[@]}")
+for target in "${targets[@]}"; do
+  case " ${ALL_TARGETS[*]} " in
+    *" $target "*) ;;
+    *) echo "compile: unknown target $target (expected one of: ${ALL_TARGETS[*]})" >&2; exit 2 ;;
+  esac
+done
+
+deno_version="$(deno --version | sed -n 's/^deno \([0-9][0-9.]*\).*/\1/p')"
+if [ -n "${DENORT_BIN:-}" ]; then
+  if [ ${#targets[@]} -ne 1 ]; then
+    echo "compile: DENORT_BIN is the runtime of one target: name that target, e.g." >&2
+    echo "  DENORT_BIN=$DENORT_BIN scripts/compile.sh aarch64-unknown-linux-gnu" >&2
+    exit 2
+  fi
+  if [ ! -f "$DENORT_BIN" ]; then
+    echo "compile: DENORT_BIN=$DENORT_BIN: no such file" >&2
+    exit 2
+  fi
+  echo "compile: using DENORT_BIN=$DENORT_BIN (it must be denort $deno_version for ${targets[0]})" >&2
+fi
+
+mkdir -p "$out_dir"
+for target in "${targets[@]}"; do
+  out="$out_dir/videorecorder-$target"
+  echo "compile: $out" >&2
+  log="$(mktemp)"
+  set +e
+  # --exclude-unused-npm: the lockfile also holds test-only packages (playwright-core, 13 MB).
+  deno compile --target "$target" --include web --exclude-unused-npm --output "$out" \
+    "${FLAGS[@]}" mod.ts 2>&1 | tee "$log" >&2
+  status=${PIPESTATUS[0]}
+  set -e
+  if [ "$status" -ne 0 ]; then
+    if grep -qiE 'denort|error sending request|dns error' "$log"; then
+      cat >&2 <<EOF
+
+compile: cannot get denort for $target: deno compile downloads it, and the download failed.
+  On a machine with internet access, download denort-$target.zip of Deno $deno_version
+  (https://github.com/denoland/deno/releases/tag/v$deno_version), unzip it, copy denort here,
+  and run:
+    DENORT_BIN=/path/to/denort scripts/compile.sh $target
+EOF
+    else
+      echo "compile: deno compile failed for $target (see above)" >&2
+    fi
+    rm -f "$log"
+    exit 1
+  fi
+  rm -f "$log"
+
+  # The bundle: everything install.sh needs, flat in one directory.
+  bundle="$(mktemp -d)"
+  mkdir "$bundle/videorecorder"
+  cp "$out" "$bundle/videorecorder/videorecorder"
+  cp scripts/install.sh deploy/videorecorder.service deploy/config.example.json \
+    docs/raspberry-pi.md "$bundle/videorecorder/"
+  tar -czf "$out.tar.gz" -C "$bundle" videorecorder
+  rm -rf "$bundle"
+  echo "compile: $out.tar.gz" >&2
+done

@@ -1,0 +1,417 @@
+/**
+ * scripts/install.sh in a temp HOME. systemctl, loginctl and sudo are replaced by recorders of
+ * their arguments (no user manager runs here); loginctl keeps the linger state as the real one
+ * does, so a second run sees it.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+
+const INSTALL = new URL("../../scripts/install.sh", import.meta.url).pathname;
+const UNIT = new URL("../../deploy/videorecorder.service", import.meta.url).pathname;
+
+interface Sandbox {
+  root: string;
+  home: string;
+  /** The binary to install: a script that answers --help like the real one. */
+  binary: string;
+  fakeBin: string;
+  /**
+   * Runs scripts/install.sh, or `script` (e.g. a bundle's copy), from HOME; as user `uid`
+   * (through setpriv) when given.
+   */
+  run(
+    args?: string[],
+    script?: string,
+    uid?: number,
+  ): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** The recorded commands, one "program args..." per line, since the last call. */
+  takeCalls(): Promise<string[]>;
+  remove(): Promise<void>;
+}
+
+async function sandbox(): Promise<Sandbox> {
+  const root = await Deno.makeTempDir({ prefix: "install_" });
+  const home = join(root, "home");
+  const fakeBin = join(root, "fake-bin");
+  const calls = join(root, "calls.log");
+  const linger = join(root, "linger");
+  await Deno.mkdir(home);
+  await Deno.mkdir(fakeBin);
+  await Deno.mkdir(linger);
+  const fakes: Record<string, string> = {
+    systemctl: "exit 0",
+    sudo: 'exec "$@"',
+    loginctl: `case "$1" in
+  enable-linger) touch '${linger}'/"$2" ;;
+  disable-linger) rm -f '${linger}'/"$2" ;;
+  show-user) if [ -e '${linger}'/"$2" ]; then echo yes; else echo no; fi ;;
+esac`,
+  };
+  for (const [name, body] of Object.entries(fakes)) {
+    const path = join(fakeBin, name);
+    await Deno.writeTextFile(path, `#!/bin/sh\necho "${name} $*" >> '${calls}'\n${body}\n`);
+    await Deno.chmod(path, 0o755);
+  }
+  const binary = join(root, "videorecorder");
+  await writeBinary(binary, "1");
+  return {
+    root,
+    home,
+    binary,
+    fakeBin,
+    async run(args = [], script = INSTALL, uid?: number) {
+      const asUser = uid === undefined
+        ? []
+        : ["setpriv", `--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "--"];
+      const argv = [...asUser, "bash", script, ...args];
+      const output = await new Deno.Command(argv[0], {
+        args: argv.slice(1),
+        cwd: home,
+        clearEnv: true, // no SUDO_USER, XDG_* or DBus of the test runner
+        env: { HOME: home, PATH: `${fakeBin}:${Deno.env.get("PATH")}`, LANG: "C.UTF-8" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const decoder = new TextDecoder();
+      return {
+        code: output.code,
+        stdout: decoder.decode(output.stdout),
+        stderr: decoder.decode(output.stderr),
+      };
+    },
+    async takeCalls() {
+      let text = "";
+      try {
+        text = await Deno.readTextFile(calls);
+        await Deno.remove(calls);
+      } catch {
+        // Nothing was called.
+      }
+      return text.split("\n").filter((line) => line !== "");
+    },
+    remove: () => Deno.remove(root, { recursive: true }),
+  };
+}
+
+async function writeBinary(path: string, version: string): Promise<void> {
+  await Deno.writeTextFile(path, `#!/bin/sh\n# version ${version}\necho "Usage: videorecorder"\n`);
+  await Deno.chmod(path, 0o755);
+}
+
+/** What scripts/compile.sh bundles with the binary, flat in one directory (no binary yet). */
+async function bundle(root: string): Promise<string> {
+  const kit = join(root, "kit");
+  await Deno.mkdir(kit);
+  for (
+    const file of [INSTALL, UNIT, new URL("../../deploy/config.example.json", import.meta.url)]
+  ) {
+    const from = typeof file === "string" ? file : file.pathname;
+    await Deno.copyFile(from, join(kit, from.split("/").at(-1)!));
+  }
+  return kit;
+}
+
+function paths(home: string) {
+  return {
+    binary: join(home, ".local/bin/videorecorder"),
+    unit: join(home, ".config/systemd/user/videorecorder.service"),
+    config: join(home, ".config/videorecorder/config.json"),
+    marker: join(home, ".local/state/videorecorder/linger-enabled-by-install"),
+  };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function listTree(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    found.push(entry.name);
+    if (entry.isDirectory) {
+      found.push(...(await listTree(join(dir, entry.name))).map((n) => `${entry.name}/${n}`));
+    }
+  }
+  return found.sort();
+}
+
+const user = new TextDecoder().decode(
+  (await new Deno.Command("id", { args: ["-un"] }).output()).stdout,
+)
+  .trim();
+
+Deno.test("install.sh places binary, unit and config, enables lingering, then starts the service", async () => {
+  const box = await sandbox();
+  try {
+    const { code, stdout, stderr } = await box.run(["--binary", box.binary]);
+    assert.equal(code, 0, stderr);
+    const p = paths(box.home);
+    assert.equal((await Deno.stat(p.binary)).mode! & 0o777, 0o755);
+    assert.equal((await Deno.stat(p.unit)).mode! & 0o777, 0o644);
+    assert.equal((await Deno.stat(p.config)).mode! & 0o777, 0o600);
+    assert.equal(await Deno.readTextFile(p.binary), await Deno.readTextFile(box.binary));
+    assert.equal(await Deno.readTextFile(p.unit), await Deno.readTextFile(UNIT));
+    const config = JSON.parse(await Deno.readTextFile(p.config));
+    assert.equal(config.output, join(box.home, "videorecorder"), "the user's home, not /home/pi");
+    assert.deepEqual(await box.takeCalls(), [
+      `loginctl show-user ${user} --property=Linger --value`,
+      `loginctl enable-linger ${user}`,
+      "systemctl --user daemon-reload",
+      "systemctl --user try-restart videorecorder.service",
+      "systemctl --user enable --now videorecorder.service",
+    ]);
+    assert.match(stdout, /journalctl --user -u videorecorder/);
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("install.sh never overwrites the user's config", async () => {
+  const box = await sandbox();
+  try {
+    const p = paths(box.home);
+    await Deno.mkdir(join(p.config, ".."), { recursive: true });
+    await Deno.writeTextFile(p.config, '{"fps": 15}\n');
+    const { code, stdout, stderr } = await box.run(["--binary", box.binary]);
+    assert.equal(code, 0, stderr);
+    assert.equal(await Deno.readTextFile(p.config), '{"fps": 15}\n');
+    assert.match(stdout, /keeping your config/);
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("install.sh run twice changes nothing the second time", async () => {
+  const box = await sandbox();
+  try {
+    assert.equal((await box.run(["--binary", box.binary])).code, 0);
+    await box.takeCalls();
+    const p = paths(box.home);
+    const before = await Promise.all([p.binary, p.unit, p.config].map((f) => Deno.stat(f)));
+    const { code, stderr } = await box.run(["--binary", box.binary]);
+    assert.equal(code, 0, stderr);
+    const after = await Promise.all([p.binary, p.unit, p.config].map((f) => Deno.stat(f)));
+    for (const [i, info] of after.entries()) {
+      assert.equal(info.ino, before[i].ino, "not replaced");
+      assert.equal(info.mtime?.getTime(), before[i].mtime?.getTime(), "not rewritten");
+    }
+    // Lingering stays on, and nothing is restarted.
+    assert.deepEqual(await box.takeCalls(), [
+      `loginctl show-user ${user} --property=Linger --value`,
+      "systemctl --user daemon-reload",
+      "systemctl --user enable --now videorecorder.service",
+    ]);
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("install.sh upgrades a changed binary and restarts the running service", async () => {
+  const box = await sandbox();
+  try {
+    assert.equal((await box.run(["--binary", box.binary])).code, 0);
+    await box.takeCalls();
+    await writeBinary(box.binary, "2");
+    const { code, stderr } = await box.run(["--binary", box.binary]);
+    assert.equal(code, 0, stderr);
+    assert.match(await Deno.readTextFile(paths(box.home).binary), /version 2/);
+    assert.ok(
+      (await box.takeCalls()).includes("systemctl --user try-restart videorecorder.service"),
+    );
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("install.sh --dry-run prints each action and changes nothing", async () => {
+  const box = await sandbox();
+  try {
+    const { code, stdout, stderr } = await box.run(["--binary", box.binary, "--dry-run"]);
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(await listTree(box.home), []);
+    // Only the read-only question about lingering was asked.
+    assert.deepEqual(await box.takeCalls(), [
+      `loginctl show-user ${user} --property=Linger --value`,
+    ]);
+    const p = paths(box.home);
+    for (
+      const action of [
+        `install -m 0755 ${box.binary} ${p.binary}.new`,
+        `mv -f ${p.unit}.new ${p.unit}`,
+        `mv -f ${p.config}.new ${p.config}`,
+        `loginctl enable-linger ${user}`,
+        "systemctl --user daemon-reload",
+        "systemctl --user enable --now videorecorder.service",
+      ]
+    ) {
+      assert.ok(stdout.includes(`[dry-run] ${action}\n`), `prints "${action}":\n${stdout}`);
+    }
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("install.sh --uninstall reverses the install and keeps an edited config", async () => {
+  const box = await sandbox();
+  try {
+    assert.equal((await box.run(["--binary", box.binary])).code, 0);
+    const p = paths(box.home);
+    assert.ok(await exists(p.marker));
+    await box.takeCalls();
+
+    const dry = await box.run(["--uninstall", "--dry-run"]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.ok(await exists(p.binary) && await exists(p.unit), "--dry-run removed nothing");
+    assert.deepEqual(await box.takeCalls(), []);
+
+    const { code, stderr } = await box.run(["--uninstall"]);
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(await box.takeCalls(), [
+      "systemctl --user disable --now videorecorder.service",
+      "systemctl --user daemon-reload",
+      "systemctl --user reset-failed videorecorder.service",
+      `loginctl disable-linger ${user}`,
+    ]);
+    for (const path of Object.values(p)) assert.equal(await exists(path), false, `${path} removed`);
+
+    // Once more, with a config the user edited: it stays.
+    assert.equal((await box.run(["--binary", box.binary])).code, 0);
+    await Deno.writeTextFile(p.config, '{"fps": 10}\n');
+    const again = await box.run(["--uninstall"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(await Deno.readTextFile(p.config), '{"fps": 10}\n');
+    assert.match(again.stdout, /keeping your edited config/);
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("install.sh leaves lingering on at uninstall when it was on before", async () => {
+  const box = await sandbox();
+  try {
+    // Lingering enabled by someone else first.
+    await new Deno.Command(join(box.fakeBin, "loginctl"), { args: ["enable-linger", user] })
+      .output();
+    assert.equal((await box.run(["--binary", box.binary])).code, 0);
+    assert.equal(await exists(paths(box.home).marker), false);
+    await box.takeCalls();
+    assert.equal((await box.run(["--uninstall"])).code, 0);
+    assert.ok(!(await box.takeCalls()).some((call) => call.includes("disable-linger")));
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("install.sh refuses a 32-bit OS and a 16K-page kernel, saying what to do", async () => {
+  const box = await sandbox();
+  try {
+    const fake = async (name: string, body: string) => {
+      await Deno.writeTextFile(join(box.fakeBin, name), `#!/bin/sh\n${body}\n`);
+      await Deno.chmod(join(box.fakeBin, name), 0o755);
+    };
+    await fake("getconf", '[ "$1" = PAGESIZE ] && echo 16384');
+    const pi5 = await box.run(["--binary", box.binary]);
+    assert.equal(pi5.code, 1);
+    assert.match(pi5.stderr, /16384-byte pages.*kernel=kernel8\.img/);
+
+    await fake("uname", '[ "$1" = -m ] && echo armv7l || exec /bin/uname "$@"');
+    const armhf = await box.run(["--binary", box.binary]);
+    assert.equal(armhf.code, 1);
+    assert.match(armhf.stderr, /32-bit system \(armv7l\): Deno needs a 64-bit OS/);
+    assert.deepEqual(await listTree(box.home), [], "nothing installed");
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("install.sh says what is wrong with the binary", async () => {
+  const box = await sandbox();
+  try {
+    const missing = await box.run(["--binary", join(box.root, "nope")]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /--binary .*nope: no such file/);
+
+    // A bundle without the binary, run without --binary.
+    const kit = await bundle(box.root);
+    const none = await box.run([], join(kit, "install.sh"));
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no videorecorder binary .*pass --binary PATH/);
+
+    const broken = join(box.root, "broken");
+    await Deno.writeTextFile(broken, "#!/bin/sh\nexit 139\n");
+    await Deno.chmod(broken, 0o755);
+    const crash = await box.run(["--binary", broken]);
+    assert.equal(crash.code, 1);
+    assert.match(crash.stderr, /does not run here/);
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("install.sh from the bundle uses the binary, unit and config beside it", async () => {
+  const box = await sandbox();
+  try {
+    const kit = await bundle(box.root);
+    await Deno.copyFile(box.binary, join(kit, "videorecorder"));
+    const { code, stderr } = await box.run([], join(kit, "install.sh"));
+    assert.equal(code, 0, stderr);
+    const p = paths(box.home);
+    assert.equal(await Deno.readTextFile(p.binary), await Deno.readTextFile(box.binary));
+    assert.equal(await Deno.readTextFile(p.unit), await Deno.readTextFile(UNIT));
+    assert.ok(await exists(p.config));
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test({
+  name: "install.sh run by a normal user asks sudo to enable lingering",
+  ignore: Deno.uid() !== 0, // switching to another user needs root
+  async fn() {
+    const box = await sandbox();
+    try {
+      const nobody = 65534;
+      // The user's own HOME, and a world-writable log for the fakes.
+      await Deno.chmod(box.root, 0o777);
+      await Deno.chown(box.home, nobody, nobody);
+      await Deno.writeTextFile(join(box.root, "calls.log"), "", { mode: 0o666 });
+      await Deno.chmod(join(box.root, "calls.log"), 0o666);
+      await Deno.chmod(join(box.root, "linger"), 0o777);
+      const { code, stderr } = await box.run(["--binary", box.binary], INSTALL, nobody);
+      assert.equal(code, 0, stderr);
+      const calls = await box.takeCalls();
+      assert.ok(calls.includes("sudo loginctl enable-linger nobody"), calls.join("\n"));
+      assert.ok(calls.includes("loginctl enable-linger nobody"), "sudo ran it");
+      assert.equal((await Deno.stat(paths(box.home).binary)).uid, nobody);
+    } finally {
+      await box.remove();
+    }
+  },
+});
+
+Deno.test("install.sh points to the logs when the service does not start", async () => {
+  const box = await sandbox();
+  try {
+    // Like systemctl when the unit fails before READY=1.
+    await Deno.writeTextFile(
+      join(box.fakeBin, "systemctl"),
+      `#!/bin/sh
+case "$*" in
+  *enable*) echo "Job for videorecorder.service failed because the control process exited" >&2
+    exit 1 ;;
+esac
+`,
+    );
+    const { code, stderr } = await box.run(["--binary", box.binary]);
+    assert.equal(code, 1);
+    assert.match(stderr, /Job for videorecorder\.service failed/);
+    assert.match(stderr, /did not start; see: journalctl --user -u videorecorder -e/);
+  } finally {
+    await box.remove();
+  }
+});
