@@ -229,6 +229,16 @@ function parseSize(text, total) {
   return percent ? total * Number(percent[1]) / 100 : null;
 }
 
+/**
+ * "a", "a and b", "a, b and c".
+ * @param {string[]} items
+ */
+function listing(items) {
+  return items.length < 2
+    ? items.join("")
+    : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
+}
+
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let toastTimer;
 
@@ -368,6 +378,9 @@ function keepStill() {
 }
 
 function renderLiveNote() {
+  const toggle = $("live-toggle");
+  toggle.textContent = live.paused ? "Resume view" : "Pause view";
+  toggle.setAttribute("aria-pressed", String(live.paused));
   const note = $("live-note");
   let text = "";
   if (state.online === false) text = "Recorder unreachable";
@@ -377,9 +390,6 @@ function renderLiveNote() {
   else if (live.streaming && !live.gotFrame) text = "Connecting…";
   note.textContent = text;
   note.hidden = text === "";
-  const toggle = $("live-toggle");
-  toggle.textContent = live.paused ? "Resume view" : "Pause view";
-  toggle.setAttribute("aria-pressed", String(live.paused));
 }
 
 liveImg.addEventListener("load", () => {
@@ -407,8 +417,10 @@ $("live-toggle").addEventListener("click", () => {
 $("snapshot").addEventListener("click", () => {
   // Set just before the browser follows the link: a new URL and file name each time.
   const link = /** @type {HTMLAnchorElement} */ ($("snapshot"));
-  const stamp = new Date(Date.now() + state.skewMs).toISOString().slice(0, 19)
-    .replace(/[-:]/g, "").replace("T", "-");
+  const now = new Date(Date.now() + state.skewMs);
+  const two = (/** @type {number} */ n) => String(n).padStart(2, "0");
+  const stamp = `${now.getFullYear()}${two(now.getMonth() + 1)}${two(now.getDate())}-` +
+    `${two(now.getHours())}${two(now.getMinutes())}${two(now.getSeconds())}`;
   link.href = `snapshot.jpg?t=${Date.now()}`;
   link.download = `snapshot-${stamp}.jpg`;
 });
@@ -590,7 +602,8 @@ function renderCurrent() {
       "Clip ",
       h("strong", {}, [seq]),
       elapsed === null ? " · starting…" : ` · ${formatClock(elapsed)}`,
-      elapsed !== null && segment > 0 ? ` of ${formatClock(segment)}` : "",
+      // Clips are cut at the next frame after the length, so the count may run a bit over.
+      elapsed !== null && segment > 0 && elapsed <= segment ? ` of ${formatClock(segment)}` : "",
     );
   } else if (recorder.last_clip) {
     element.replaceChildren("Last clip: ", h("strong", {}, [recorder.last_clip.file]));
@@ -625,18 +638,27 @@ function renderFacts() {
   const health = status.health;
   const storage = status.storage;
 
-  const cameraParts = [camera.state ?? "unknown"];
-  if (camera.state === "running") cameraParts.push(`${Number(camera.fps ?? 0)} fps`);
+  // Short values: two tiles share a row on a phone. "running" goes without saying.
+  const cameraParts = [
+    camera.state === "running" ? `${Number(camera.fps ?? 0)} fps` : camera.state ?? "unknown",
+  ];
   if (camera.restarts > 0) cameraParts.push(`${camera.restarts} restarts`);
   fact("camera", cameraParts.join(" · "), camera.state === "running" ? "" : "bad");
 
-  const recorderText = recorder.recording
-    ? `${recorder.state === "running" ? "recording" : recorder.state}`
-    : "stopped";
+  const recorderParts = [
+    !recorder.recording
+      ? "stopped"
+      : recorder.blocked
+      ? "paused"
+      : recorder.state === "running"
+      ? "recording"
+      : recorder.state,
+  ];
+  if (recorder.restarts > 0) recorderParts.push(`${recorder.restarts} restarts`);
   fact(
     "recorder",
-    `${recorderText} · ${recorder.segments ?? 0} saved`,
-    recorder.recording && recorder.state !== "running" ? "bad" : "",
+    recorderParts.join(" · "),
+    recorder.recording && !isRecording() ? "bad" : "",
   );
 
   const dropped = Number(recorder.dropped ?? 0);
@@ -673,11 +695,7 @@ function renderFacts() {
     const memory = health.memory;
     const load = Array.isArray(health.load) ? health.load[0] : null;
     const parts = [];
-    if (memory?.total_bytes) {
-      parts.push(
-        `${formatBytes(memory.available_bytes)} free of ${formatBytes(memory.total_bytes)}`,
-      );
-    }
+    if (memory?.total_bytes) parts.push(`${formatBytes(memory.available_bytes)} free`);
     if (typeof load === "number") parts.push(`load ${load.toFixed(2)}`);
     fact("system", parts.join(" · ") || "n/a");
   } else {
@@ -693,8 +711,8 @@ function renderFacts() {
   if (clock) {
     fact(
       "clock",
-      clock.trusted ? "set" : "not set",
-      clock.trusted ? "" : "warn",
+      clock.trusted ? "set" : clockAgrees() ? "agrees with phone" : "not set",
+      clock.trusted || clockAgrees() ? "" : "warn",
     );
   } else {
     fact("clock", "n/a");
@@ -767,6 +785,11 @@ function powerText(throttled) {
   return { text: "OK", tone: "good" };
 }
 
+/** Whether the recorder's clock is within the tolerance of the phone's. */
+function clockAgrees() {
+  return Math.abs(state.skewMs) <= CLOCK_TOLERANCE_MS;
+}
+
 let warningsText = "";
 
 /** Problems worth attention, highlighted above the facts (re-rendered only on change). */
@@ -777,15 +800,9 @@ function renderWarnings() {
   const camera = status.camera ?? {};
   const recorder = status.recorder ?? {};
   if (camera.state && camera.state !== "running") {
-    const when = camera.restart_at
-      ? `, restarting in ${
-        Math.max(0, Math.round((camera.restart_at - Date.now() - state.skewMs) / 1000))
-      } s`
-      : "";
-    items.push([
-      `Camera ${camera.state}${when}${camera.last_error ? `: ${camera.last_error}` : ""}`,
-      "bad",
-    ]);
+    // No countdown here: the list is a live region, and it would be read out every poll.
+    const what = camera.state === "backoff" ? "Camera restarting" : `Camera ${camera.state}`;
+    items.push([`${what}${camera.last_error ? `: ${camera.last_error}` : ""}`, "bad"]);
   }
   if (recorder.blocked) {
     items.push([`Recording paused: ${recorder.blocked.reason ?? recorder.blocked}`, "bad"]);
@@ -804,14 +821,18 @@ function renderWarnings() {
     items.push([status.storage.warning, "warn"]);
   }
   for (const warning of status.health?.warnings ?? []) items.push([String(warning), "warn"]);
-  if (status.clock && !status.clock.trusted) {
+  if (status.clock && !status.clock.trusted && !clockAgrees()) {
     items.push(["The recorder's clock is not set: clip times may be wrong", "warn"]);
   }
-  const text = JSON.stringify(items);
+  // The same reason may come from two places (a blocked recording and the storage).
+  const unique = items.filter(([message], index) =>
+    items.findIndex(([other]) => other.endsWith(message) || message.endsWith(other)) === index
+  );
+  const text = JSON.stringify(unique);
   if (text === warningsText) return;
   warningsText = text;
   $("warnings").replaceChildren(
-    ...items.map(([message, tone]) => h("li", { class: tone }, [message])),
+    ...unique.map(([message, tone]) => h("li", { class: tone }, [message])),
   );
 }
 
@@ -847,7 +868,11 @@ $("lock-now").addEventListener("click", async () => {
     const result = await api("api/clips/lock-now", { method: "POST" });
     const clips = Array.isArray(result?.clips) ? result.clips : [];
     const kept = clips.filter((/** @type {any} */ clip) => clip.state !== "missing").length;
-    toast(`Locked: ${kept || 1} clip${kept === 1 ? "" : "s"} around now are protected`);
+    toast(
+      kept === 1
+        ? "Locked the clip being recorded: loop recording keeps it"
+        : `Locked ${kept || "the"} clips around now: loop recording keeps them`,
+    );
     void loadClips();
   } catch (error) {
     toast(messageOf(error), { error: true });
@@ -859,17 +884,32 @@ $("lock-now").addEventListener("click", async () => {
 // ---------------------------------------------------------------------------------------
 // Clips
 
-async function loadClips() {
-  state.clipsLoadedAt = Date.now();
-  try {
-    const { clips } = await api("api/clips");
-    state.clips = Array.isArray(clips) ? clips : [];
-    renderClips();
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 0) return; // the offline banner says it
-    $("clips-empty").hidden = false;
-    $("clips-empty").textContent = `Cannot list clips: ${messageOf(error)}`;
+/** The list request under way, if any; a request asked for meanwhile runs after it. */
+let clipsLoading = /** @type {Promise<void> | null} */ (null);
+let clipsAgain = false;
+
+/** Reloads the clip list (one request at a time: listing probes files on the Pi). */
+function loadClips() {
+  if (clipsLoading) {
+    clipsAgain = true;
+    return clipsLoading;
   }
+  clipsLoading = (async () => {
+    do {
+      clipsAgain = false;
+      state.clipsLoadedAt = Date.now();
+      try {
+        const { clips } = await api("api/clips");
+        state.clips = Array.isArray(clips) ? clips : [];
+        renderClips();
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 0) break; // the banner says it
+        $("clips-empty").hidden = false;
+        $("clips-empty").textContent = `Cannot list clips: ${messageOf(error)}`;
+      }
+    } while (clipsAgain);
+  })().finally(() => clipsLoading = null);
+  return clipsLoading;
 }
 
 function renderClips() {
@@ -896,6 +936,8 @@ function renderClips() {
   empty.textContent = "No clips yet.";
   $("clips-more").hidden = count <= shown.length;
   $("clips-more").textContent = `Show more (${count - shown.length} older)`;
+  const storage = state.status?.storage;
+  if (typeof storage?.free_bytes === "number") fact("retention", retentionText(storage));
 }
 
 /**
@@ -904,8 +946,9 @@ function renderClips() {
  */
 function clipItem(clip) {
   const id = encodeURIComponent(clip.id);
-  // The clip being written has no final thumbnail yet; ask again when it closes (new id).
-  const thumb = h("img", {
+  // The clip being written is renamed when it closes (a new id, so a new item): its
+  // thumbnail is asked for then, not while the file may vanish under the request.
+  const thumb = clip.recording ? h("span", { class: "thumb-live" }, ["REC"]) : h("img", {
     src: `api/clips/${id}/thumbnail.jpg`,
     alt: "",
     loading: "lazy",
@@ -955,11 +998,14 @@ function updateClipItem(item, clip) {
   };
   text(".clip-time", formatTime(clip.start));
   text(".clip-date", formatDate(clip.start));
+  const format = [
+    clip.codec ? String(clip.codec).toUpperCase() : null,
+    clip.width && clip.height ? `${clip.width}×${clip.height}` : null,
+  ].filter(Boolean).join("\u00a0"); // kept on one line
   const info = [
     typeof clip.duration === "number" ? formatClock(Math.round(clip.duration)) : null,
     formatBytes(clip.size),
-    clip.codec ? clip.codec.toUpperCase() : null,
-    clip.width && clip.height ? `${clip.width}×${clip.height}` : null,
+    format || null,
   ].filter(Boolean).join(" · ");
   text(".clip-info", info);
   const badges = [];
@@ -1010,11 +1056,11 @@ $("clip-list").addEventListener("click", async (event) => {
   try {
     if (action === "lock") {
       await api(`api/clips/${id}/${clip.locked ? "unlock" : "lock"}`, { method: "POST" });
-      toast(`${clip.locked ? "Unlocked" : "Locked"} the clip from ${when}`);
+      toast(`${clip.locked ? "Unlocked" : "Locked"} the clip from ${formatTime(clip.start)}`);
     } else if (action === "delete") {
       if (!confirm(`Delete the clip from ${when}? This cannot be undone.`)) return;
       await api(`api/clips/${id}`, { method: "DELETE" });
-      toast(`Deleted the clip from ${when}`);
+      toast(`Deleted the clip from ${formatTime(clip.start)}`);
     }
   } catch (error) {
     toast(messageOf(error), { error: true });
@@ -1042,26 +1088,50 @@ function openPlayer(clip) {
   const download = /** @type {HTMLAnchorElement} */ ($("player-download"));
   download.href = `api/clips/${id}`;
   download.download = clip.file.split("/").pop() ?? "";
-  if (h264) {
-    body.replaceChildren(h("video", {
+  const src = h264 ? `api/clips/${id}?inline=1` : `api/clips/${id}/stream.mjpg`;
+  const media = h264
+    ? h("video", {
       id: "player-media",
-      src: `api/clips/${id}?inline=1`,
+      src,
       controls: true,
       autoplay: true,
       muted: true,
       playsinline: true,
       preload: "auto",
       "aria-label": `Clip from ${when}`,
-    }));
-  } else {
-    body.replaceChildren(h("img", {
-      id: "player-media",
-      src: `api/clips/${id}/stream.mjpg`,
-      alt: `Clip from ${when}`,
-    }));
-  }
+    })
+    : h("img", { id: "player-media", src, alt: `Clip from ${when}` });
+  media.addEventListener("error", () => void showPlayerError(media, src), { once: true });
+  body.replaceChildren(media);
   player.showModal();
   updateLive();
+}
+
+/**
+ * Says why a clip does not play, in the server's words when it gave any.
+ * @param {HTMLElement} media
+ * @param {string} src
+ */
+async function showPlayerError(media, src) {
+  if (!media.isConnected) return; // closed meanwhile
+  let reason = "the recorder did not send it";
+  try {
+    const response = await fetch(src, { cache: "no-store" });
+    if (!response.ok) {
+      const body = await response.json().catch(() => null);
+      reason = body?.error ?? `HTTP ${response.status}`;
+    } else {
+      await response.body?.cancel();
+      reason = "this browser cannot play it";
+    }
+  } catch (error) {
+    reason = messageOf(error);
+  }
+  if (!media.isConnected) return;
+  closePlayerMedia();
+  $("player-body").replaceChildren(
+    h("p", { class: "player-error", role: "alert" }, [`Cannot play this clip: ${reason}`]),
+  );
 }
 
 function closePlayerMedia() {
@@ -1225,7 +1295,7 @@ form.addEventListener("submit", async (event) => {
     const applied = Array.isArray(answer.applied) ? answer.applied : [];
     const names = [...new Set(applied.map((name) => APPLIED_NAMES[name] ?? name))];
     result.textContent = names.length
-      ? `Saved. Restarted ${names.join(" and ")}.`
+      ? `Saved. Restarted ${listing(names)}.`
       : "Saved. Nothing had to restart.";
     if (Array.isArray(answer.restartNeeded) && answer.restartNeeded.length) {
       result.textContent += ` Waiting to apply: ${answer.restartNeeded.join(", ")}.`;
@@ -1285,6 +1355,10 @@ function onVisibility() {
     clearTimeout(pollTimer);
     stopLive();
     renderLiveNote();
+    // A clip streamed as MJPEG keeps ffmpeg busy on the Pi: close it. A video just pauses.
+    const media = document.getElementById("player-media");
+    if (media instanceof HTMLVideoElement) media.pause();
+    else if (player.open) player.close();
   } else {
     live.retryMs = RETRY_FIRST_MS;
     void poll();
@@ -1303,7 +1377,6 @@ setInterval(() => {
   if (!document.hidden) renderCurrent();
 }, 1000);
 
-$("js-needed").remove();
 updateLive();
 void syncClock();
 void poll();

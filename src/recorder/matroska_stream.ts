@@ -19,13 +19,18 @@ import { parseSps } from "../frames/h264_access_unit_stream.ts";
  */
 export class MatroskaStream {
   readonly #codec: Codec;
+  readonly #monotonic: () => number;
   /** Capture time of the first frame: timestamps count from it. */
   #origin: number | null = null;
   #clusterTime = -Infinity;
   #lastTime = -1;
+  #lastCapture = 0;
+  #lastWrite = 0;
 
-  constructor(codec: Codec) {
+  /** `monotonic` is a clock that never jumps (default `performance.now`), to spot clock jumps. */
+  constructor(codec: Codec, monotonic: () => number = () => performance.now()) {
     this.#codec = codec;
+    this.#monotonic = monotonic;
   }
 
   /**
@@ -38,8 +43,18 @@ export class MatroskaStream {
     if (this.#origin === null) {
       if (!frame.keyframe) throw new RangeError("Cannot start a Matroska stream: not a keyframe");
       this.#origin = frame.time;
+      this.#lastCapture = frame.time;
       chunks.push(this.#header(frame));
     }
+    const written = this.#monotonic();
+    const captured = frame.time - this.#lastCapture;
+    if (this.#lastTime >= 0 && (captured < 0 || captured - (written - this.#lastWrite) > 2_000)) {
+      // Frame times jumped (NTP, or the phone set the clock): carry on from the real time
+      // elapsed, so the clip's timeline neither stops nor leaps.
+      this.#origin += captured - (written - this.#lastWrite);
+    }
+    this.#lastCapture = frame.time;
+    this.#lastWrite = written;
     // Strictly increasing milliseconds: two frames parsed in the same ms stay in order.
     const time = Math.max(Math.round(frame.time - this.#origin), this.#lastTime + 1);
     this.#lastTime = time;
@@ -58,6 +73,14 @@ export class MatroskaStream {
     chunks.push(concat(id(SIMPLE_BLOCK), size(blockHeader.length + data.length), blockHeader));
     chunks.push(data);
     return chunks;
+  }
+
+  /**
+   * The capture time (frame time, ms since the epoch) of a point on the stream's timeline
+   * (ms), as of the latest frame: after a clock jump, points map onto the new clock.
+   */
+  wallTime(timeline: number): number {
+    return timeline + this.#lastCapture - this.#lastTime;
   }
 
   #header(first: Frame): Uint8Array {

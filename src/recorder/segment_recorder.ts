@@ -81,8 +81,8 @@ export class SegmentRecorder {
   readonly #process: SupervisedProcess;
   readonly #ext: ClipExtension;
   #nextSeq = 0;
-  /** Capture time of the first frame this ffmpeg run got: clip times in its list count from it. */
-  #runStart: number | null = null;
+  /** The stream this ffmpeg run reads: clip times in its list are on this stream's timeline. */
+  #matroska: MatroskaStream | null = null;
   #current: RecorderStatus["current"] = null;
   #frames = 0;
   #dropped = 0;
@@ -100,9 +100,11 @@ export class SegmentRecorder {
     this.#process = new SupervisedProcess({
       name: "recorder",
       argv: () => {
+        // Never a number that has a file: ffmpeg would truncate it (a card that came back).
+        this.#nextSeq = Math.max(this.#nextSeq, highestSeqIn(options.output) + 1);
         const seq = this.#nextSeq;
         this.#current = { seq, file: recordingFileName(seq, this.#ext), start: null };
-        this.#runStart = null;
+        this.#matroska = new MatroskaStream(options.codec ?? "mjpeg");
         return segmenterArgv({
           output: options.output,
           segmentSeconds: options.segmentSeconds,
@@ -129,7 +131,7 @@ export class SegmentRecorder {
   async start(): Promise<void> {
     if (this.#recording) return;
     this.#recording = true;
-    await this.#adoptExisting();
+    await this.#adoptStrays();
     this.#process.start();
   }
 
@@ -164,15 +166,14 @@ export class SegmentRecorder {
     // Stopping takes no new frames but still writes those captured before the stop.
     const stop = () => consumer.close();
     signal.addEventListener("abort", stop, { once: true });
-    const matroska = new MatroskaStream(this.#options.codec ?? "mjpeg");
+    const matroska = this.#matroska!;
+    // ffmpeg runs: clips an earlier run could not rename (card away) get their names now.
+    if (this.#current) void this.#adoptStrays(this.#current.seq);
     try {
       while (true) {
         const { value: frame, done } = await frames.read();
         if (done) break;
-        if (this.#runStart === null) {
-          this.#runStart = frame.time;
-          if (this.#current) this.#current.start = frame.time;
-        }
+        if (this.#current && this.#current.start === null) this.#current.start = frame.time;
         // Awaited: a write after ffmpeg died must reject here, not crash Deno (BrokenPipe).
         for (const chunk of matroska.write(frame)) await stdin.write(chunk);
         this.#frames++;
@@ -193,16 +194,17 @@ export class SegmentRecorder {
     const closed = parseSegmentListLine(line);
     if (!closed) return false;
     const name = parseClipName(closed.file);
-    if (!name || this.#runStart === null) return false;
-    const start = this.#runStart + closed.start * 1000;
+    if (!name || !this.#matroska) return false;
+    const start = this.#matroska.wallTime(closed.start * 1000);
     const next = name.seq + 1;
     this.#nextSeq = Math.max(this.#nextSeq, next);
     this.#current = {
       seq: next,
       file: recordingFileName(next, this.#ext),
-      start: this.#runStart + closed.end * 1000,
+      start: this.#matroska.wallTime(closed.end * 1000),
     };
     this.#save({ seq: name.seq, start, duration: closed.end - closed.start, complete: true });
+    void this.#adoptStrays(name.seq); // any older clip a missing card kept from its name
     return true;
   }
 
@@ -223,26 +225,30 @@ export class SegmentRecorder {
     }
   }
 
-  /** Finds the next sequence number, and names clips a power cut left open. */
-  async #adoptExisting(): Promise<void> {
-    const leftovers: { seq: number; mtime: number; ext: ClipExtension }[] = [];
+  /**
+   * Finds the next sequence number, and names clips left under a recording name below
+   * `before`: open when the power was cut, or closed while the card was away (so their rename
+   * failed). They are repaired and kept.
+   */
+  async #adoptStrays(before = Infinity): Promise<void> {
+    const strays: { seq: number; start: number; ext: ClipExtension }[] = [];
     try {
       for await (const entry of Deno.readDir(this.#options.output)) {
         const name = entry.isFile ? parseClipName(entry.name) : undefined;
         if (!name) continue;
         this.#nextSeq = Math.max(this.#nextSeq, name.seq + 1);
-        if (name.recording) {
+        if (name.recording && name.seq < before) {
           const info = await Deno.stat(join(this.#options.output, entry.name));
-          const mtime = (info.birthtime ?? info.mtime)?.getTime() ?? 0;
-          leftovers.push({ seq: name.seq, mtime, ext: name.ext });
+          const start = (info.birthtime ?? info.mtime)?.getTime() ?? 0;
+          strays.push({ seq: name.seq, start, ext: name.ext });
         }
       }
     } catch (error) {
       this.#lastError = `Cannot read ${this.#options.output}: ${messageOf(error)}`;
       return;
     }
-    for (const { seq, mtime, ext } of leftovers) {
-      this.#save({ seq, start: mtime, duration: null, complete: false }, ext);
+    for (const { seq, start, ext } of strays) {
+      this.#save({ seq, start, duration: null, complete: false }, ext);
     }
     await this.#saving;
   }
@@ -270,12 +276,29 @@ export class SegmentRecorder {
         if (folder) await syncPath(output);
         this.#segments++;
         this.#lastClip = saved;
+        this.#lastError = null; // saving works again
         this.#options.onClip?.(saved);
       } catch (error) {
         this.#lastError = `Cannot save clip ${from}: ${messageOf(error)}`;
       }
     });
   }
+}
+
+/** The highest clip number in `dir` (and `locked/`), or -1; an unreadable dir counts as empty. */
+function highestSeqIn(dir: string): number {
+  let highest = -1;
+  for (const folder of [dir, join(dir, "locked")]) {
+    try {
+      for (const entry of Deno.readDirSync(folder)) {
+        const seq = parseClipName(entry.name)?.seq;
+        if (seq !== undefined && seq > highest) highest = seq;
+      }
+    } catch {
+      // Missing (card away, no locked clips yet): ffmpeg's own open will fail or succeed.
+    }
+  }
+  return highest;
 }
 
 /** fsync a file or directory, so a rename or a closed clip survives a power cut. */

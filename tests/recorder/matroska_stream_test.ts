@@ -30,14 +30,18 @@ Deno.test("MatroskaStream carries MJPEG frames with their capture times", async 
   const jpegs = await makeJpegs(4, { width: 320, height: 240 });
   // Uneven gaps, as a camera under load delivers them, and a 2.5 s gap (a new cluster).
   const times = [10_000, 10_040, 10_300, 12_800];
-  const matroska = new MatroskaStream("mjpeg");
+  let written = 0; // each frame is written as it is captured
+  const matroska = new MatroskaStream("mjpeg", () => written);
   const frames: Frame[] = jpegs.map((data, seq) => ({
     seq,
     time: times[seq],
     data,
     keyframe: true,
   }));
-  const chunks = frames.flatMap((frame) => matroska.write(frame));
+  const chunks = frames.flatMap((frame) => {
+    written = frame.time;
+    return matroska.write(frame);
+  });
   assert.ok(chunks.includes(jpegs[2]), "a JPEG is passed on as it is, not copied");
   const { stream, packets } = await probeStream(concat(...chunks));
   assert.deepEqual([stream.codec_name, stream.width, stream.height], ["mjpeg", 320, 240]);
@@ -99,4 +103,25 @@ Deno.test("MatroskaStream refuses to start on a non-keyframe and keeps times inc
   const same = [0, 1, 2].map((seq) => ({ seq, time: 5_000, data: jpeg, keyframe: true }));
   const { packets } = await probeStream(concat(...same.flatMap((f) => matroska.write(f))));
   assert.deepEqual(packets.map((p: { time: number }) => p.time), [0, 0.001, 0.002]);
+});
+
+Deno.test("MatroskaStream rides over clock jumps but keeps real gaps", async () => {
+  const [jpeg] = await makeJpegs(1);
+  let monotonic = 0;
+  const matroska = new MatroskaStream("mjpeg", () => monotonic);
+  // Capture times as the wall clock gave them, and when each frame was really written.
+  const steps: [capture: number, written: number][] = [
+    [1_000_000, 0],
+    [1_000_100, 100],
+    [200, 200], // the clock was set back by the phone
+    [300, 300],
+    [9e12, 400], // NTP arrived: decades forward
+    [9e12 + 3_000, 3_400], // a real 3 s gap (the camera restarted)
+  ];
+  const chunks = steps.flatMap(([time, written], seq) => {
+    monotonic = written;
+    return matroska.write({ seq, time, data: jpeg, keyframe: true });
+  });
+  const { packets } = await probeStream(concat(...chunks));
+  assert.deepEqual(packets.map((p: { time: number }) => p.time), [0, 0.1, 0.2, 0.3, 0.4, 3.4]);
 });

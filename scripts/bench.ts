@@ -1,0 +1,1034 @@
+/**
+ * `deno task bench`: how much CPU and memory the recorder costs on top of ffmpeg.
+ *
+ * 1. Makes a 1280x720 30 fps MJPEG clip with ffmpeg's `testsrc2`.
+ * 2. Lower bound: the camera command (ffmpeg copying the clip to stdout at `--speed` times
+ *    real time, in the format the segmenter reads) piped straight into the segmenter ffmpeg
+ *    (`segmenterArgv`), under `bash -c`, whose `cutime + cstime` afterwards is the CPU of the
+ *    whole pipeline.
+ * 3. Ours: `mod.ts` with the same camera command as its source, with live viewers reading
+ *    `/stream.mjpg` here in the bench process. bash starts Deno in the background and prints
+ *    its PID; Deno's own CPU and peak RSS are read from `/proc` before SIGTERM, and bash's
+ *    `cutime + cstime` after it exits is the whole tree's CPU. The camera is paced because
+ *    the app, by design, never slows the camera for the recorder: unpaced, the recorder
+ *    drops frames once it falls 90 frames behind.
+ * 4. Stalled viewers: the app on a real-time source with 10 sockets that never read; Deno's
+ *    RSS must stay flat.
+ *
+ * Both recordings are counted with `ffprobe -count_frames`, so a run that loses frames shows.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { segmenterArgv } from "../src/recorder/segmenter_argv.ts";
+import {
+  clockTicksPerSecond,
+  parseProcStat,
+  type ProcMemory,
+  type ProcStat,
+  readContextSwitches,
+  readProcMemory,
+  readProcName,
+  readProcStat,
+  ShellJob,
+  shellQuote,
+  tail,
+} from "./_proc.ts";
+
+const HELP = `Usage: deno task bench [options]
+
+Records a generated 720p30 MJPEG clip through the app, with live viewers, and through
+ffmpeg alone (the lower bound), both faster than real time; prints CPU per frame, peak RSS
+and the ratio. Then checks that RSS stays flat with 10 viewers that never read.
+
+Options:
+  --frames N          frames in the clip (default: 1800, one minute at 30 fps)
+  --viewers N         live viewers during the recording run (default: 3)
+  --speed X           camera reads the clip at X times real time on both sides (ffmpeg
+                      -readrate); 0 = as fast as it can (default: 5). The app never slows
+                      the camera down for the recorder (a live camera cannot wait), so
+                      past what the recorder sustains it drops frames, and the run says so
+  --stall-seconds N   how long to watch RSS with 10 stalled viewers; 0 skips it (default: 20)
+  --stall-warmup N    seconds the stalled viewers are connected before that (default: 20):
+                      V8's heap grows for about 20 s before its first full collection
+                      even with no viewer, which would hide or fake a leak
+  --codec CODEC       mjpeg (default); h264 is not supported yet
+  --json              also print the results as one JSON object at the end
+  -h, --help          show this help and exit
+
+Targets: CPU ratio <= 1.5 with 3 viewers, peak RSS <= 80 MB, RSS growth <= 5 MB stalled.
+The exit code is 0 whether or not the targets are met; 1 when the bench itself failed.
+`;
+
+const TARGET_RATIO = 1.5;
+const TARGET_RSS_MB = 80;
+const TARGET_GROWTH_MB = 5;
+const STALLED_VIEWERS = 10;
+const WIDTH = 1280;
+const HEIGHT = 720;
+const FPS = 30;
+const SEGMENT_SECONDS = 10;
+const POLL_MS = 50;
+/**
+ * What ffmpeg's segmenter says about wall-clock timestamps when frames come faster than real
+ * time (as here): counted on both sides instead of printed.
+ */
+const DTS_WARNING = /Non-monotonous DTS/;
+/** Basic credentials for the app under test (`$VIDEORECORDER_PASSWORD`), made up per run. */
+const USER = "admin";
+const PASSWORD = crypto.randomUUID();
+const AUTHORIZATION = `Basic ${btoa(`${USER}:${PASSWORD}`)}`;
+const MOD_PATH = fileURLToPath(new URL("../mod.ts", import.meta.url));
+const REPO_DIR = fileURLToPath(new URL("..", import.meta.url));
+
+/** Validated command-line options. */
+interface BenchOptions {
+  frames: number;
+  viewers: number;
+  stallSeconds: number;
+  stallWarmup: number;
+  speed: number;
+  json: boolean;
+}
+
+interface ClipInfo {
+  path: string;
+  frames: number;
+  bytes: number;
+  meanFrameBytes: number;
+}
+
+interface LowerBoundResult {
+  wallS: number;
+  cpuMs: number;
+  framesRecorded: number;
+  clips: number;
+  dtsWarnings: number;
+}
+
+interface OursResult {
+  /** From the first `/api/status` answer to all frames handed to the segmenter. */
+  wallS: number;
+  /** Spawn to the first `/api/status` answer. */
+  startupS: number;
+  cpuMs: number;
+  denoCpuMs: number;
+  /** Of which in user space (the rest is the kernel: pipes, sockets, files). */
+  denoUserMs: number;
+  denoStartupCpuMs: number;
+  /** Deno's threads going to sleep per frame after start-up: roughly, event-loop wakeups. */
+  denoSleepsPerFrame: number;
+  peakRssMb: number;
+  viewerFrames: number[];
+  cameraFrames: number;
+  recorderFrames: number;
+  recorderDropped: number;
+  framesRecorded: number;
+  clips: number;
+  dtsWarnings: number;
+  /** The last lines the app's camera and recorder printed on stderr, DTS warnings aside. */
+  appWarnings: string[];
+}
+
+interface StalledResult {
+  warmup: number;
+  seconds: number;
+  /** VmRSS each second of the warm-up, then of the window the verdict is on. */
+  warmupRssMb: number[];
+  rssMb: number[];
+  firstMb: number;
+  maxMb: number;
+  lastMb: number;
+  growthMb: number;
+  /** Frames the app handed each stalled viewer, at the end. */
+  stalledFrames: number[];
+  cameraFrames: number;
+  recorderDropped: number;
+}
+
+/** Raised for a bad flag: printed with a hint, exit code 2. */
+class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+const interrupt = new AbortController();
+/** Jobs still running, ended on the way out whatever happens. */
+const jobs = new Set<ShellJob>();
+
+/** Runs the bench; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  let options: BenchOptions;
+  try {
+    const parsed = parseOptions(args);
+    if (parsed === "help") {
+      console.log(HELP);
+      return 0;
+    }
+    options = parsed;
+  } catch (error) {
+    if (!(error instanceof UsageError || isParseArgsError(error))) throw error;
+    console.error(`bench: ${messageOf(error)}\nTry --help for the list of options.`);
+    return 2;
+  }
+
+  let interrupts = 0;
+  const onInterrupt = () => {
+    if (++interrupts > 1) Deno.exit(130);
+    console.error("\nInterrupted: stopping what the bench started (Ctrl-C again to force)");
+    interrupt.abort(new Error("Interrupted"));
+  };
+  // SIGTERM and SIGHUP too (`timeout`, a closed terminal): the app runs in its own process
+  // group, so nothing else would stop it.
+  for (const signal of STOP_SIGNALS) Deno.addSignalListener(signal, onInterrupt);
+  const temp = await Deno.makeTempDir({ prefix: "videorecorder-bench-" });
+  try {
+    const results = await bench(options, temp);
+    if (options.json) console.log(JSON.stringify(results));
+    return 0;
+  } catch (error) {
+    console.error(`bench: ${messageOf(error)}`);
+    return 1;
+  } finally {
+    await stopAll();
+    await Deno.remove(temp, { recursive: true }).catch((error) => {
+      console.error(`bench: Cannot remove ${temp}: ${messageOf(error)}`);
+    });
+    for (const signal of STOP_SIGNALS) Deno.removeSignalListener(signal, onInterrupt);
+  }
+}
+
+function parseOptions(args: string[]): BenchOptions | "help" {
+  const { values } = parseArgs({
+    args,
+    options: {
+      frames: { type: "string", default: "1800" },
+      viewers: { type: "string", default: "3" },
+      "stall-seconds": { type: "string", default: "20" },
+      "stall-warmup": { type: "string", default: "20" },
+      speed: { type: "string", default: "5" },
+      codec: { type: "string", default: "mjpeg" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return "help";
+  if (values.codec === "h264") {
+    throw new UsageError("Cannot bench --codec h264 yet: only mjpeg is supported for now");
+  }
+  if (values.codec !== "mjpeg") {
+    throw new UsageError(`Invalid --codec: expected mjpeg, got ${JSON.stringify(values.codec)}`);
+  }
+  return {
+    frames: wholeNumber("--frames", values.frames, 1),
+    viewers: wholeNumber("--viewers", values.viewers, 0),
+    stallSeconds: wholeNumber("--stall-seconds", values["stall-seconds"], 0),
+    stallWarmup: wholeNumber("--stall-warmup", values["stall-warmup"], 0),
+    speed: speedOption(values.speed),
+    json: values.json,
+  };
+}
+
+function speedOption(text: string): number {
+  const value = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !(value >= 0)) {
+    throw new UsageError(`Invalid --speed: expected a number >= 0, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+function wholeNumber(flag: string, text: string, min: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min) {
+    throw new UsageError(
+      `Invalid ${flag}: expected a whole number >= ${min}, got ${JSON.stringify(text)}`,
+    );
+  }
+  return value;
+}
+
+async function bench(options: BenchOptions, temp: string): Promise<Record<string, unknown>> {
+  const ticks = await clockTicksPerSecond();
+  const ffmpeg = await ffmpegVersion();
+  console.log(
+    `videorecorder bench: ${options.frames} frames of ${WIDTH}x${HEIGHT} MJPEG, ` +
+      `${options.viewers} viewer(s), camera at ${options.speed || "full"}x real time; ` +
+      `Deno ${Deno.version.deno}, ffmpeg ${ffmpeg}, ` +
+      `${navigator.hardwareConcurrency} CPUs, CLK_TCK ${ticks}`,
+  );
+
+  const clip = await makeClip(join(temp, "clip.mjpeg"), options.frames);
+  console.log(
+    `Clip: ${mb(clip.bytes).toFixed(1)} MB, mean frame ${
+      (clip.meanFrameBytes / 1024).toFixed(1)
+    } KiB`,
+  );
+
+  console.log("Lower bound: ffmpeg | ffmpeg segmenter ...");
+  const lower = await runLowerBound(clip, join(temp, "lower"), { ticks, speed: options.speed });
+  console.log("Ours: mod.ts with the clip as its camera ...");
+  const ours = await runOurs(clip, join(temp, "ours"), {
+    ticks,
+    speed: options.speed,
+    viewers: options.viewers,
+  });
+  let stalled: StalledResult | undefined;
+  if (options.stallSeconds > 0) {
+    console.log(
+      `Stalled viewers: ${STALLED_VIEWERS} sockets that never read, ` +
+        `${options.stallWarmup} s warm-up + ${options.stallSeconds} s ...`,
+    );
+    stalled = await runStalled(clip, join(temp, "stalled"), {
+      warmup: options.stallWarmup,
+      seconds: options.stallSeconds,
+    });
+  }
+
+  const ratio = ours.cpuMs / lower.cpuMs;
+  const ratioAfterStartup = (ours.cpuMs - ours.denoStartupCpuMs) / lower.cpuMs;
+  printReport({ clip, lower, ours, stalled, ratio, ratioAfterStartup, viewers: options.viewers });
+  return {
+    frames: options.frames,
+    viewers: options.viewers,
+    clip: { bytes: clip.bytes, meanFrameBytes: Math.round(clip.meanFrameBytes) },
+    lowerBound: { ...lower, cpuMsPerFrame: lower.cpuMs / clip.frames },
+    ours: {
+      ...ours,
+      cpuMsPerFrame: ours.cpuMs / clip.frames,
+      denoCpuMsPerFrame: ours.denoCpuMs / clip.frames,
+    },
+    ratio,
+    ratioAfterStartup,
+    stalled: stalled ?? null,
+    pass: {
+      ratio: ratio <= TARGET_RATIO,
+      rss: ours.peakRssMb <= TARGET_RSS_MB,
+      stalledRssFlat: stalled ? stalled.growthMb <= TARGET_GROWTH_MB : null,
+    },
+  };
+}
+
+async function makeClip(path: string, frames: number): Promise<ClipInfo> {
+  await run([
+    "ffmpeg",
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    `testsrc2=size=${WIDTH}x${HEIGHT}:rate=${FPS}`,
+    "-frames:v",
+    String(frames),
+    "-pix_fmt",
+    "yuvj420p",
+    "-c:v",
+    "mjpeg",
+    "-q:v",
+    "5",
+    "-f",
+    "mjpeg",
+    path,
+  ]);
+  const { size } = await Deno.stat(path);
+  return { path, frames, bytes: size, meanFrameBytes: size / frames };
+}
+
+/**
+ * The camera command both sides run, reading the clip at `speed` times real time (0: as fast
+ * as it can); `loop` repeats it forever. It prints MJPEG, or the same frames in `format`.
+ */
+function cameraCommand(
+  clip: string,
+  { speed, loop = false, format = "mjpeg" }: { speed: number; loop?: boolean; format?: string },
+): string {
+  const input = [
+    ...(speed > 0 ? ["-readrate", String(speed), "-framerate", String(FPS)] : []),
+    ...(loop ? ["-stream_loop", "-1"] : []),
+    "-i",
+    clip,
+  ];
+  return [
+    "ffmpeg",
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    ...input,
+    "-c",
+    "copy",
+    "-f",
+    format,
+    "-",
+  ]
+    .map(shellQuote).join(" ");
+}
+
+async function runLowerBound(
+  clip: ClipInfo,
+  output: string,
+  { ticks, speed }: { ticks: number; speed: number },
+): Promise<LowerBoundResult> {
+  await Deno.mkdir(output);
+  const segmenter = segmenterArgv({ output, segmentSeconds: SEGMENT_SECONDS, startNumber: 0 });
+  // The camera's ffmpeg hands the segmenter what the app would: MJPEG, or the frames wrapped
+  // in whatever container the segmenter reads (Matroska since the app stamps capture times).
+  const camera = cameraCommand(clip.path, { speed, format: inputFormat(segmenter) });
+  // `read` is a builtin: no child of bash runs between the pipeline and the stat read.
+  const script = [
+    "set -o pipefail",
+    `${camera} | ${segmenter.map(shellQuote).join(" ")}`,
+    "code=$?",
+    "read -r stat < /proc/$$/stat",
+    'echo "EXIT $code"',
+    'echo "STAT $stat"',
+  ].join("\n");
+  let dtsWarnings = 0;
+  const started = performance.now();
+  const job = track(
+    new ShellJob(script, { onStderrLine: (line) => DTS_WARNING.test(line) && ++dtsWarnings > 0 }),
+  );
+  if (!await interruptible(job.endsWithin(timeoutFor(clip.frames)))) {
+    throw new Error(`Lower bound did not finish in ${timeoutFor(clip.frames) / 1000} s`);
+  }
+  const wallS = (performance.now() - started) / 1000;
+  const result = await job.done;
+  jobs.delete(job);
+  const code = result.stdout.find((line) => line.startsWith("EXIT "))?.slice(5);
+  const stat = result.stdout.find((line) => line.startsWith("STAT "))?.slice(5);
+  if (code !== "0" || stat === undefined) {
+    throw new Error(`Lower bound pipeline failed (exit ${code ?? "?"})` + tail(result.stderr));
+  }
+  const { cutime, cstime } = parseProcStat(stat);
+  const recorded = await countRecordedFrames(output);
+  return {
+    wallS,
+    cpuMs: (cutime + cstime) * 1000 / ticks,
+    framesRecorded: recorded.frames,
+    clips: recorded.clips,
+    dtsWarnings,
+  };
+}
+
+/** The `-f` given before `-i` in an ffmpeg argv: the format it reads. */
+function inputFormat(argv: string[]): string {
+  const input = argv.indexOf("-i");
+  const format = argv.lastIndexOf("-f", input);
+  if (input < 0 || format < 0) {
+    throw new Error(
+      `Cannot tell what the segmenter reads: no "-f" before "-i" in ${argv.join(" ")}`,
+    );
+  }
+  return argv[format + 1];
+}
+
+async function runOurs(
+  clip: ClipInfo,
+  output: string,
+  { ticks, speed, viewers: viewerCount }: { ticks: number; speed: number; viewers: number },
+): Promise<OursResult> {
+  // At the end of the clip the camera's shell stays alive (sleeping): an exit would make the
+  // app restart the camera after 1 s, leaving that long for the recorder to catch up.
+  // The loop ends when Deno does, whatever happens to it.
+  const app = await startApp(
+    `${cameraCommand(clip.path, { speed })} && while kill -0 $PPID 2>/dev/null; do sleep 1; done`,
+    output,
+  );
+  const viewers = Array.from({ length: viewerCount }, () => new Viewer(`${app.url}/stream.mjpg`));
+  const startupCpu = app.startupStat;
+  const upAt = performance.now();
+  let allInAt: number | undefined;
+  let last: Status | undefined;
+  let lastRecorded = -1;
+  let steadySince = performance.now();
+  const deadline = performance.now() + timeoutFor(clip.frames);
+  while (true) {
+    last = await status(app.url);
+    const { camera, recorder } = last;
+    const now = performance.now();
+    if (recorder.frames !== lastRecorded) {
+      lastRecorded = recorder.frames;
+      steadySince = now;
+    }
+    if (camera.state !== "running" && camera.frames < clip.frames) {
+      throw new Error(
+        `Camera ended after ${camera.frames} of ${clip.frames} frames: ` +
+          `${camera.last_error}${tail(camera.stderr)}`,
+      );
+    }
+    // Done when the recorder has written (or dropped) every frame, or has not moved for 3 s
+    // (it missed some before it subscribed).
+    if (camera.frames >= clip.frames) {
+      if (recorder.frames + recorder.dropped >= camera.frames) {
+        allInAt = now;
+        break;
+      }
+      if (now - steadySince >= 3000) break;
+    }
+    if (recorder.state === "backoff") {
+      throw new Error(`Recorder failed: ${recorder.last_error}${tail(recorder.stderr)}`);
+    }
+    if (now > deadline) {
+      throw new Error(
+        `Recording did not finish in ${timeoutFor(clip.frames) / 1000} s; last status:\n` +
+          JSON.stringify(last, null, 2),
+      );
+    }
+    await sleep(POLL_MS);
+  }
+  const wallS = ((allInAt ?? steadySince) - upAt) / 1000;
+  // Sampled just before SIGTERM: Deno's own CPU (all threads) and its peak RSS.
+  const [denoStat, memory, switches] = await Promise.all([
+    readProcStat(app.pid),
+    readProcMemory(app.pid),
+    readContextSwitches(app.pid),
+  ]);
+  await Promise.all(viewers.map((viewer) => viewer.stop()));
+  const end = await stopApp(app);
+  for (const viewer of viewers) {
+    if (viewer.error) throw new Error(`A viewer failed: ${viewer.error}`);
+  }
+  const recorded = await countRecordedFrames(output);
+  return {
+    wallS,
+    startupS: app.startupS,
+    cpuMs: (end.cutime + end.cstime) * 1000 / ticks,
+    denoCpuMs: (denoStat.utime + denoStat.stime) * 1000 / ticks,
+    denoUserMs: denoStat.utime * 1000 / ticks,
+    denoStartupCpuMs: (startupCpu.utime + startupCpu.stime) * 1000 / ticks,
+    denoSleepsPerFrame: (switches.voluntary - app.startupSwitches.voluntary) / clip.frames,
+    peakRssMb: memory.vmHwm / 1024,
+    viewerFrames: viewers.map((viewer) => viewer.frames),
+    cameraFrames: last.camera.frames,
+    recorderFrames: last.recorder.frames,
+    recorderDropped: last.recorder.dropped,
+    framesRecorded: recorded.frames,
+    clips: recorded.clips,
+    dtsWarnings: app.dtsWarnings(),
+    appWarnings: app.job.stderrTail.filter((line) => /^\[(camera|recorder)\]/.test(line))
+      .slice(-10),
+  };
+}
+
+async function runStalled(
+  clip: ClipInfo,
+  output: string,
+  { warmup, seconds }: { warmup: number; seconds: number },
+): Promise<StalledResult> {
+  const app = await startApp(cameraCommand(clip.path, { speed: 1, loop: true }), output);
+  const { port } = new URL(app.url);
+  const sockets: Deno.TcpConn[] = [];
+  try {
+    const request = new TextEncoder().encode(
+      `GET /stream.mjpg HTTP/1.1\r\nHost: x\r\nAuthorization: ${AUTHORIZATION}\r\n\r\n`,
+    );
+    for (let i = 0; i < STALLED_VIEWERS; i++) {
+      const socket = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
+      sockets.push(socket);
+      await socket.write(request);
+    }
+    const deadline = performance.now() + 5_000;
+    while ((await status(app.url)).viewers.count < STALLED_VIEWERS) {
+      if (performance.now() > deadline) {
+        throw new Error(`The app did not count ${STALLED_VIEWERS} viewers within 5 s`);
+      }
+      await sleep(POLL_MS);
+    }
+    const rss: ProcMemory[] = [];
+    for (let i = 0; i < warmup + seconds; i++) {
+      await sleep(1000);
+      rss.push(await readProcMemory(app.pid));
+    }
+    const last = await status(app.url);
+    const warmupRssMb = rss.slice(0, warmup).map((sample) => round(sample.vmRss / 1024, 1));
+    const rssMb = rss.slice(warmup).map((sample) => round(sample.vmRss / 1024, 1));
+    return {
+      warmup,
+      seconds,
+      warmupRssMb,
+      rssMb,
+      firstMb: rssMb[0],
+      maxMb: Math.max(...rssMb),
+      lastMb: rssMb.at(-1)!,
+      growthMb: round(rssMb.at(-1)! - rssMb[0], 1),
+      stalledFrames: last.viewers.clients.map((client) => client.frames),
+      cameraFrames: last.camera.frames,
+      recorderDropped: last.recorder.dropped,
+    };
+  } finally {
+    for (const socket of sockets) socket.close();
+    await stopApp(app);
+  }
+}
+
+/** A running `mod.ts` under bash, ready to answer. */
+interface RunningApp {
+  job: ShellJob;
+  /** Deno's PID. */
+  pid: number;
+  url: string;
+  startupS: number;
+  /** Deno's CPU and context switches when the server first answered. */
+  startupStat: ProcStat;
+  startupSwitches: { voluntary: number; involuntary: number };
+  dtsWarnings(): number;
+}
+
+async function startApp(command: string, output: string): Promise<RunningApp> {
+  const port = freePort();
+  const argv = [
+    Deno.execPath(),
+    "run",
+    "--allow-all",
+    MOD_PATH,
+    "--source",
+    "command",
+    "--command",
+    command,
+    "--output",
+    output,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--segment",
+    String(SEGMENT_SECONDS),
+  ];
+  // bash prints Deno's PID, waits for it, then prints its own stat: cutime + cstime then
+  // hold Deno and everything Deno waited for. Deno's stdout goes to stderr, away from ours.
+  const script = [
+    `${argv.map(shellQuote).join(" ")} >&2 &`,
+    'echo "PID $!"',
+    "wait $!",
+    "code=$?",
+    "read -r stat < /proc/$$/stat",
+    'echo "EXIT $code"',
+    'echo "STAT $stat"',
+  ].join("\n");
+  let dtsWarnings = 0;
+  const started = performance.now();
+  const job = track(
+    new ShellJob(script, {
+      cwd: REPO_DIR,
+      // The password comes from the environment (it is required by default); a config
+      // directory in the run's temp dir keeps the app from touching the user's.
+      env: { VIDEORECORDER_PASSWORD: PASSWORD, XDG_CONFIG_HOME: join(output, "..", "config") },
+      onStderrLine: (line) => DTS_WARNING.test(line) && ++dtsWarnings > 0,
+    }),
+  );
+  const pid = Number(await job.line("PID ", 10_000));
+  // bash forks, then the child execs Deno: until then its name is still "bash".
+  let name = "";
+  for (let i = 0; i < 100 && name !== "deno"; i++) {
+    if (i > 0) await sleep(20);
+    name = await readProcName(pid).catch(() => "(gone)");
+  }
+  if (name !== "deno") throw new Error(`Expected PID ${pid} to be deno, found ${name}`);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = performance.now() + 60_000;
+  while (true) {
+    try {
+      await status(url);
+      break;
+    } catch (error) {
+      // Retry only while nothing listens yet (fetch fails with a TypeError).
+      if (interrupt.signal.aborted || error instanceof StatusError) throw error;
+      if (performance.now() > deadline || await job.endsWithin(0)) {
+        throw new Error(`The app did not answer on ${url}` + tail(job.stderrTail));
+      }
+      await sleep(POLL_MS);
+    }
+  }
+  const startupS = (performance.now() - started) / 1000;
+  const [startupStat, startupSwitches] = await Promise.all([
+    readProcStat(pid),
+    readContextSwitches(pid),
+  ]);
+  return {
+    job,
+    pid,
+    url,
+    startupS,
+    startupStat,
+    startupSwitches,
+    dtsWarnings: () => dtsWarnings,
+  };
+}
+
+/** SIGTERM to Deno (it closes the last clip and exits); returns bash's stat afterwards. */
+async function stopApp(app: RunningApp): Promise<ProcStat> {
+  try {
+    Deno.kill(app.pid, "SIGTERM");
+  } catch {
+    // Already gone: the exit code below tells.
+  }
+  if (!await app.job.endsWithin(30_000)) {
+    app.job.kill("SIGKILL");
+    throw new Error(`The app did not exit within 30 s of SIGTERM` + tail(app.job.stderrTail));
+  }
+  const result = await app.job.done;
+  jobs.delete(app.job);
+  const code = result.stdout.find((line) => line.startsWith("EXIT "))?.slice(5);
+  const stat = result.stdout.find((line) => line.startsWith("STAT "))?.slice(5);
+  if (code !== "0" || stat === undefined) {
+    throw new Error(`The app exited with code ${code ?? "?"}` + tail(result.stderr));
+  }
+  return parseProcStat(stat);
+}
+
+/** The parts of `/api/status` the bench reads. */
+interface Status {
+  camera: {
+    state: string;
+    frames: number;
+    last_error: string | null;
+    stderr: string[];
+  };
+  recorder: {
+    state: string;
+    frames: number;
+    dropped: number;
+    last_error: string | null;
+    stderr: string[];
+  };
+  viewers: { count: number; clients: { frames: number }[] };
+}
+
+/** Raised when the app answers, but not with a status the bench understands. */
+class StatusError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StatusError";
+  }
+}
+
+async function status(url: string): Promise<Status> {
+  const response = await fetch(`${url}/api/status`, {
+    headers: { authorization: AUTHORIZATION },
+    signal: interrupt.signal,
+  });
+  if (!response.ok) {
+    throw new StatusError(`GET /api/status answered ${response.status}: ${await response.text()}`);
+  }
+  const body = await response.json();
+  const missing = [
+    "camera.state",
+    "camera.frames",
+    "recorder.state",
+    "recorder.frames",
+    "recorder.dropped",
+    "viewers.count",
+    "viewers.clients",
+  ].filter((path) => {
+    const [part, field] = path.split(".");
+    return body?.[part]?.[field] === undefined;
+  });
+  if (missing.length) {
+    throw new StatusError(`/api/status lacks ${missing.join(", ")}: the bench needs updating`);
+  }
+  return body;
+}
+
+/**
+ * A live viewer: reads `/stream.mjpg` as fast as it comes and counts the parts, reading each
+ * part's Content-Length instead of searching the JPEG bytes for the boundary.
+ */
+class Viewer {
+  frames = 0;
+  bytes = 0;
+  error: string | undefined;
+  readonly #abort = new AbortController();
+  readonly #done: Promise<void>;
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #stopped = false;
+  #head = "";
+  #remaining = 0;
+  #boundary = "";
+
+  constructor(url: string) {
+    this.#done = this.#watch(url).catch((error) => {
+      if (!this.#stopped) this.error = messageOf(error);
+    });
+  }
+
+  /** Disconnects; resolves once the reading has stopped. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    // Cancelling the reader, not only aborting the fetch: with Deno 2.9.6 the abort alone
+    // left the pending body reads here waiting forever (a small repro did not show it).
+    this.#abort.abort();
+    await this.#reader?.cancel().catch(() => {});
+    await this.#done;
+  }
+
+  async #watch(url: string): Promise<void> {
+    const response = await fetch(url, {
+      headers: { authorization: AUTHORIZATION },
+      signal: this.#abort.signal,
+    });
+    const type = response.headers.get("content-type") ?? "";
+    const boundary = /boundary="?([^";]+)"?/.exec(type)?.[1];
+    if (!response.ok || !response.body || !boundary) {
+      await response.body?.cancel();
+      throw new Error(`GET /stream.mjpg answered ${response.status} ${type}`);
+    }
+    this.#boundary = `--${boundary}`;
+    const reader = this.#reader = response.body.getReader();
+    if (this.#stopped) await reader.cancel();
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      this.#push(value);
+    }
+  }
+
+  #push(chunk: Uint8Array): void {
+    this.bytes += chunk.byteLength;
+    let at = 0;
+    while (at < chunk.byteLength) {
+      if (this.#remaining > 0) {
+        const take = Math.min(this.#remaining, chunk.byteLength - at);
+        this.#remaining -= take;
+        at += take;
+        if (this.#remaining === 0) this.frames++;
+        continue;
+      }
+      // Headers: boundary line and part headers up to the blank line; ~100 bytes a part.
+      this.#head += String.fromCharCode(chunk[at++]);
+      if (!this.#head.endsWith("\r\n\r\n")) {
+        if (this.#head.length > 4096) throw new Error("Part headers longer than 4 KiB");
+        continue;
+      }
+      const length = /^content-length:\s*(\d+)\s*$/im.exec(this.#head)?.[1];
+      if (!this.#head.includes(this.#boundary) || length === undefined) {
+        throw new Error(`Malformed part headers: ${JSON.stringify(this.#head)}`);
+      }
+      this.#head = "";
+      this.#remaining = Number(length);
+      if (this.#remaining === 0) this.frames++;
+    }
+  }
+}
+
+/** Frames in the clips ffmpeg wrote to `dir`, counted by decoding them. */
+async function countRecordedFrames(dir: string): Promise<{ clips: number; frames: number }> {
+  const clips: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile && /\.(mkv|mp4)$/.test(entry.name)) clips.push(join(dir, entry.name));
+  }
+  let frames = 0;
+  for (const clip of clips.sort()) {
+    const output = await run([
+      "ffprobe",
+      "-v",
+      "error",
+      "-count_frames",
+      "-select_streams",
+      "v:0",
+      "-show_entries",
+      "stream=nb_read_frames",
+      "-of",
+      "csv=p=0",
+      clip,
+    ]);
+    frames += Number(output.trim()) || 0;
+  }
+  return { clips: clips.length, frames };
+}
+
+function printReport(report: {
+  clip: ClipInfo;
+  lower: LowerBoundResult;
+  ours: OursResult;
+  stalled: StalledResult | undefined;
+  ratio: number;
+  ratioAfterStartup: number;
+  viewers: number;
+}): void {
+  const { clip, lower, ours, stalled, ratio, ratioAfterStartup } = report;
+  const n = clip.frames;
+  const perFrame = (ms: number) => (ms / n).toFixed(3);
+  const rows: [string, string, string][] = [
+    ["", "lower bound", "ours"],
+    ["wall s", lower.wallS.toFixed(2), ours.wallS.toFixed(2)],
+    ["CPU ms/frame, whole tree", perFrame(lower.cpuMs), perFrame(ours.cpuMs)],
+    ["CPU ms/frame, Deno alone", "-", perFrame(ours.denoCpuMs)],
+    ["CPU ms/frame, tree minus Deno", perFrame(lower.cpuMs), perFrame(ours.cpuMs - ours.denoCpuMs)],
+    ["peak RSS MB (Deno VmHWM)", "-", ours.peakRssMb.toFixed(1)],
+    ["frames recorded (ffprobe)", `${lower.framesRecorded}/${n}`, `${ours.framesRecorded}/${n}`],
+    ["frames per viewer", "-", ours.viewerFrames.join(", ") || "(no viewers)"],
+    ["ratio ours / lower bound", "", ratio.toFixed(2)],
+  ];
+  const lines = [""];
+  for (const [label, a, b] of rows) {
+    lines.push(`${label.padEnd(31)}${a.padStart(12)}${b.padStart(20)}`);
+  }
+  lines.push(
+    "",
+    `Wall for ours: from the first /api/status answer (${ours.startupS.toFixed(2)} s after ` +
+      `spawn) to every frame handed to the segmenter.`,
+    `Deno alone: user ${perFrame(ours.denoUserMs)} + system ` +
+      `${perFrame(ours.denoCpuMs - ours.denoUserMs)} ms/frame, sampled before SIGTERM; ` +
+      `its threads slept ${ours.denoSleepsPerFrame.toFixed(1)} times a frame (~ wakeups).`,
+    `Deno start-up (to the first /api/status answer): ` +
+      `${ours.denoStartupCpuMs.toFixed(0)} ms CPU; ratio without it: ${
+        ratioAfterStartup.toFixed(2)
+      }.`,
+    `App counters: camera ${ours.cameraFrames} frames, recorder ${ours.recorderFrames} written, ` +
+      `${ours.recorderDropped} dropped.`,
+  );
+  if (lower.dtsWarnings || ours.dtsWarnings) {
+    lines.push(
+      `Segmenter "Non-monotonous DTS" warnings (frames faster than real time get wall-clock ` +
+        `timestamps in bursts): lower bound ${lower.dtsWarnings}, ours ${ours.dtsWarnings}.`,
+    );
+  }
+  for (
+    const [name, recorded] of [["Lower bound", lower.framesRecorded], ["Ours", ours.framesRecorded]]
+  ) {
+    if (recorded !== n) {
+      lines.push(
+        "",
+        `!!! WARNING: ${name} recorded ${recorded} of ${n} frames: its CPU per frame is off` +
+          (name === "Ours" && ours.recorderDropped ? " (try a lower --speed)" : "") + " !!!",
+      );
+    }
+  }
+  if (ours.appWarnings.length) {
+    lines.push(`App's ffmpeg stderr (last ${ours.appWarnings.length} lines):`);
+    for (const line of ours.appWarnings) lines.push(`  ${line}`);
+  }
+  if (stalled) {
+    lines.push(
+      "",
+      `Stalled viewers (${STALLED_VIEWERS} sockets that never read, real-time source), ` +
+        `Deno VmRSS MB each second:`,
+    );
+    if (stalled.warmup > 0) {
+      lines.push(`  warm-up ${stalled.warmup} s: ${stalled.warmupRssMb.join(" ")}`);
+    }
+    lines.push(
+      `  then ${stalled.seconds} s:  ${stalled.rssMb.join(" ")}`,
+      `  first ${stalled.firstMb}, max ${stalled.maxMb}, last ${stalled.lastMb} ` +
+        `(growth ${stalled.growthMb >= 0 ? "+" : ""}${stalled.growthMb})`,
+      `  frames handed to each stalled viewer: ${stalled.stalledFrames.join(", ")} ` +
+        `(camera published ${stalled.cameraFrames}); recorder dropped ${stalled.recorderDropped}`,
+    );
+  }
+  const verdict = (ok: boolean) => (ok ? "PASS" : "FAIL");
+  lines.push(
+    "",
+    "Targets:",
+    `  ${verdict(ratio <= TARGET_RATIO)}  CPU ratio ${ratio.toFixed(2)} <= ${TARGET_RATIO} ` +
+      `with ${report.viewers} viewer(s)`,
+    `  ${verdict(ours.peakRssMb <= TARGET_RSS_MB)}  peak RSS ${ours.peakRssMb.toFixed(1)} MB ` +
+      `<= ${TARGET_RSS_MB} MB`,
+  );
+  if (stalled) {
+    lines.push(
+      `  ${verdict(stalled.growthMb <= TARGET_GROWTH_MB)}  RSS flat with ${STALLED_VIEWERS} ` +
+        `stalled viewers: ${stalled.growthMb} MB growth <= ${TARGET_GROWTH_MB} MB`,
+    );
+  }
+  console.log(lines.join("\n"));
+}
+
+/** Ends whatever is still running: SIGTERM to each job's group, SIGKILL after 15 s. */
+async function stopAll(): Promise<void> {
+  await Promise.all([...jobs].map(async (job) => {
+    job.kill("SIGTERM");
+    if (!await job.endsWithin(15_000)) {
+      job.kill("SIGKILL");
+      if (!await job.endsWithin(5_000)) {
+        console.error(`bench: bash ${job.pid} survived SIGKILL; leaving it`);
+      }
+    }
+    jobs.delete(job);
+  }));
+}
+
+function track(job: ShellJob): ShellJob {
+  jobs.add(job);
+  return job;
+}
+
+/** A port nothing listens on now (the app binds it a moment later). */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+/** Generous: the Pi is slow, and a run that hangs should still end with a message. */
+function timeoutFor(frames: number): number {
+  return 60_000 + frames * 50;
+}
+
+async function ffmpegVersion(): Promise<string> {
+  const output = await run(["ffmpeg", "-hide_banner", "-version"]);
+  return /ffmpeg version (\S+)/.exec(output)?.[1] ?? "unknown";
+}
+
+/** Runs a command to completion; returns stdout, or throws with stderr. */
+async function run(argv: string[]): Promise<string> {
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = await interruptible(child.output()).catch((error) => {
+    child.kill("SIGKILL");
+    throw error;
+  });
+  if (!output.success) {
+    const stderr = new TextDecoder().decode(output.stderr).trim();
+    throw new Error(`${argv[0]} failed with code ${output.code}: ${stderr}`);
+  }
+  return new TextDecoder().decode(output.stdout);
+}
+
+/** Rejects as soon as the user presses Ctrl-C. */
+function interruptible<T>(promise: Promise<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const signal = interrupt.signal;
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return interruptible(new Promise<void>((resolve) => timer = setTimeout(resolve, ms)))
+    .finally(() => clearTimeout(timer));
+}
+
+function isParseArgsError(error: unknown): boolean {
+  return error instanceof TypeError && "code" in error &&
+    String(error.code).startsWith("ERR_PARSE_ARGS");
+}
+
+function mb(bytes: number): number {
+  return bytes / 1024 / 1024;
+}
+
+function round(value: number, digits: number): number {
+  return Number(value.toFixed(digits));
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,170 @@
+/** Helpers for the control-page tests: the real program in a child process, page probes. */
+import type { Page } from "playwright-core";
+import { waitFor } from "../_helpers.ts";
+
+const MOD = new URL("../../mod.ts", import.meta.url).pathname;
+
+/** Options for {@linkcode startRecorder}. */
+export interface StartRecorderOptions {
+  /** Port to listen on; default 0 (a free one). Give the old port to restart "in place". */
+  port?: number;
+  /** Extra environment variables (e.g. `PATH` with the fake camera tools first). */
+  env?: Record<string, string>;
+  /** How long to wait for the URL on stderr. Default 20 s. */
+  timeoutMs?: number;
+}
+
+/** `mod.ts` running in a child process. */
+export interface RunningRecorder extends AsyncDisposable {
+  /** Base URL without a trailing slash, e.g. `http://127.0.0.1:40123`. */
+  readonly url: string;
+  readonly port: number;
+  /** Everything printed on stderr so far. */
+  readonly log: string;
+  /** GETs `path` (e.g. `api/status`) and parses the JSON; throws on a non-2xx answer. */
+  // deno-lint-ignore no-explicit-any
+  get(path: string): Promise<any>;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number>;
+}
+
+/**
+ * Starts `mod.ts` on 127.0.0.1 with `args` and waits until it prints its URL. Adds
+ * `--no-auth` when the program knows the flag, so the browser needs no password.
+ */
+export async function startRecorder(
+  args: string[],
+  options: StartRecorderOptions = {},
+): Promise<RunningRecorder> {
+  const noAuth = (await supportsNoAuth()) ? ["--no-auth"] : [];
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      MOD,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(options.port ?? 0),
+      ...noAuth,
+      ...args,
+    ],
+    env: { NO_COLOR: "1", ...options.env },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let log = "";
+  const reading = (async () => {
+    for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) log += text;
+  })();
+  let exited = false;
+  void child.status.then(() => exited = true);
+  const url = await waitFor(
+    "the URL",
+    () => {
+      if (exited) throw new Error(`mod.ts exited before listening; stderr:\n${log}`);
+      return /Open (http:\/\/\S+?)\/?\s/.exec(log)?.[1];
+    },
+    options.timeoutMs ?? 20_000,
+  ).catch(async (error) => {
+    if (!exited) child.kill("SIGKILL");
+    await reading;
+    throw new Error(`${error.message}; stderr so far:\n${log}`);
+  });
+  let stopped: Promise<number> | undefined;
+  const stop = () =>
+    stopped ??= (async () => {
+      if (!exited) child.kill("SIGTERM");
+      const { code } = await child.status;
+      await reading;
+      return code;
+    })();
+  return {
+    url,
+    port: Number(new URL(url).port),
+    get log() {
+      return log;
+    },
+    async get(path: string) {
+      const response = await fetch(`${url}/${path}`);
+      const body = await response.json();
+      if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${JSON.stringify(body)}`);
+      return body;
+    },
+    stop,
+    async [Symbol.asyncDispose]() {
+      // A test that failed half-way must not leave the recorder running.
+      const timer = setTimeout(() => !exited && child.kill("SIGKILL"), 15_000);
+      await stop();
+      clearTimeout(timer);
+    },
+  };
+}
+
+let noAuthFlag: Promise<boolean> | undefined;
+
+/** Whether this version of mod.ts has `--no-auth` (it lists it in `--help`). */
+function supportsNoAuth(): Promise<boolean> {
+  return noAuthFlag ??= new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", MOD, "--help"],
+    env: { NO_COLOR: "1" },
+  }).output().then((output) => new TextDecoder().decode(output.stdout).includes("--no-auth"));
+}
+
+/** Waits until `expression` (page code, as a string) is truthy in the page. */
+export async function waitInPage(page: Page, expression: string, timeoutMs = 10_000) {
+  try {
+    await page.waitForFunction(expression, undefined, { timeout: timeoutMs, polling: 100 });
+  } catch (error) {
+    throw new Error(
+      `Timed out after ${timeoutMs} ms waiting in the page for: ${expression}\n${
+        error instanceof Error ? error.message.split("\n")[0] : error
+      }`,
+    );
+  }
+}
+
+/** The picture an `<img>` shows now, as a PNG data URL (drawn through a canvas). */
+export async function grabImage(page: Page, selector: string): Promise<string> {
+  return await page.evaluate(`(() => {
+    const img = document.querySelector(${JSON.stringify(selector)});
+    const canvas = document.createElement("canvas");
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    canvas.getContext("2d").drawImage(img, 0, 0);
+    return canvas.toDataURL("image/png");
+  })()`) as string;
+}
+
+/**
+ * Makes the page believe it was hidden or shown (tab in the background, screen off). Headless
+ * Chromium keeps every page "visible" whatever is done to tabs or windows (switching tabs,
+ * minimizing through CDP and freezing were tried), so `document.hidden` is overridden and the
+ * event the browser would send is dispatched.
+ */
+export async function setPageHidden(page: Page, hidden: boolean): Promise<void> {
+  await page.evaluate(`(() => {
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => ${hidden} });
+    Object.defineProperty(document, "visibilityState", {
+      configurable: true,
+      get: () => ${JSON.stringify(hidden ? "hidden" : "visible")},
+    });
+    document.dispatchEvent(new Event("visibilitychange"));
+  })()`);
+}
+
+/** A temp dir with a recordings folder and a config file holding `settings`. */
+export async function makeWorkspace(settings: Record<string, unknown>) {
+  const dir = await Deno.makeTempDir({ prefix: "page_test_" });
+  const config = `${dir}/config.json`;
+  await Deno.writeTextFile(config, JSON.stringify(settings, null, 2));
+  return {
+    dir,
+    output: `${dir}/recordings`,
+    config,
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
