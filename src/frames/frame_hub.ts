@@ -39,6 +39,8 @@ export interface FrameConsumer {
   readonly stats: ConsumerStats;
   /** Leaves the hub but lets the reader take the frames already queued, then ends the stream. */
   close(): void;
+  /** Frames waiting in the queue now (0 for "newest", which never queues). */
+  readonly queued: number;
 }
 
 /**
@@ -157,6 +159,7 @@ class Counters implements ConsumerStats {
 class EveryConsumer implements Consumer {
   readonly readable: ReadableStream<Frame>;
   readonly stats = new Counters("every");
+  readonly #maxQueuedFrames: number;
   #controller!: ReadableStreamDefaultController<Frame>;
   #closed = false;
   /** Set until the first keyframe, and again after a drop. */
@@ -166,6 +169,7 @@ class EveryConsumer implements Consumer {
 
   constructor(maxQueuedFrames: number, leave: (consumer: Consumer) => void) {
     this.#leave = leave;
+    this.#maxQueuedFrames = maxQueuedFrames;
     this.readable = new ReadableStream<Frame>({
       start: (controller) => void (this.#controller = controller),
       cancel: () => {
@@ -173,6 +177,10 @@ class EveryConsumer implements Consumer {
         leave(this);
       },
     }, new CountQueuingStrategy({ highWaterMark: maxQueuedFrames }));
+  }
+
+  get queued(): number {
+    return this.#maxQueuedFrames - (this.#controller.desiredSize ?? this.#maxQueuedFrames);
   }
 
   offer(frame: Frame): void {
@@ -202,6 +210,7 @@ class EveryConsumer implements Consumer {
 class NewestConsumer implements Consumer {
   readonly readable: ReadableStream<Frame>;
   readonly stats = new Counters("newest");
+  readonly queued = 0;
   #last: Frame | undefined;
   /** Resolves a pull that found no frame newer than the last one sent. */
   #wake: ((frame: Frame | undefined) => void) | undefined;

@@ -34,6 +34,15 @@ export class MatroskaStream {
   }
 
   /**
+   * The bytes for one frame in one buffer (one write to ffmpeg's stdin: a write costs an event
+   * loop turn, a copy of the frame costs a few microseconds).
+   */
+  encode(frame: Frame): Uint8Array {
+    const chunks = this.write(frame);
+    return chunks.length === 1 ? chunks[0] : concat(...chunks);
+  }
+
+  /**
    * The bytes for one frame: the stream header before the first (which must be a keyframe),
    * a new cluster each second, then the block. The frame's data is returned as is, not copied
    * (MJPEG).
@@ -158,7 +167,8 @@ function element(elementId: number, ...children: Uint8Array[]): Uint8Array {
   return concat(id(elementId), size(body.length), body);
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
+/** The parts in one new buffer. */
+export function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
   let offset = 0;
   for (const part of parts) {

@@ -12,7 +12,7 @@ import {
   parseClipName,
   recordingFileName,
 } from "../storage/clip_name.ts";
-import { MatroskaStream } from "./matroska_stream.ts";
+import { concat, MatroskaStream } from "./matroska_stream.ts";
 import { repairClip } from "./repair_clip.ts";
 import { clipExtension, parseSegmentListLine, segmenterArgv } from "./segmenter_argv.ts";
 
@@ -135,6 +135,14 @@ export class SegmentRecorder {
     this.#process.start();
   }
 
+  /**
+   * Names and repairs clips a power cut (or a missing card) left under their recording name.
+   * Recording does this itself; call it at launch so they are listed even when not recording.
+   */
+  recover(): Promise<void> {
+    return this.#recording ? this.#saving : this.#adoptStrays();
+  }
+
   /** Stops recording, closing the current clip properly; resolves once it is saved. */
   async stop(): Promise<void> {
     if (!this.#recording) return;
@@ -174,9 +182,19 @@ export class SegmentRecorder {
         const { value: frame, done } = await frames.read();
         if (done) break;
         if (this.#current && this.#current.start === null) this.#current.start = frame.time;
+        // Behind (ffmpeg busy, or a fast camera)? Take what is queued into the same write: each
+        // write costs an event-loop turn. In real time the queue is empty: a write per frame.
+        const batch = [matroska.encode(frame)];
+        let bytes = batch[0].length;
+        while (consumer.queued > 0 && bytes < MAX_BATCH_BYTES) {
+          const next = await frames.read();
+          if (next.done) break;
+          batch.push(matroska.encode(next.value));
+          bytes += batch.at(-1)!.length;
+        }
         // Awaited: a write after ffmpeg died must reject here, not crash Deno (BrokenPipe).
-        for (const chunk of matroska.write(frame)) await stdin.write(chunk);
-        this.#frames++;
+        await stdin.write(batch.length === 1 ? batch[0] : concat(...batch));
+        this.#frames += batch.length;
       }
     } finally {
       signal.removeEventListener("abort", stop);
@@ -284,6 +302,9 @@ export class SegmentRecorder {
     });
   }
 }
+
+/** The most bytes written to ffmpeg at once when catching up. */
+const MAX_BATCH_BYTES = 1024 * 1024;
 
 /** The highest clip number in `dir` (and `locked/`), or -1; an unreadable dir counts as empty. */
 function highestSeqIn(dir: string): number {

@@ -119,3 +119,15 @@ Deno.test("FrameConsumer.close leaves the hub but lets queued frames drain", asy
   for await (const f of recorder.readable) seqs.push(f.seq);
   assert.deepEqual(seqs, [0, 1, 2]);
 });
+
+Deno.test("FrameConsumer.queued counts frames waiting for the reader", async () => {
+  const hub = new FrameHub();
+  const recorder = hub.every();
+  const viewer = hub.newest();
+  assert.equal(recorder.queued, 0);
+  for (let seq = 0; seq < 3; seq++) hub.publish(frame(seq));
+  assert.equal(recorder.queued, 3);
+  assert.equal(viewer.queued, 0);
+  await recorder.readable.getReader().read();
+  assert.equal(recorder.queued, 2);
+});
