@@ -25,23 +25,10 @@ const CLIPS_PAGE = 24;
 /** The clip list is refreshed at least this often (the recording clip grows). */
 const CLIPS_REFRESH_MS = 15000;
 
-/** Settings in form order; the ones not listed in TEXT_SETTINGS are numbers. */
-const SETTING_KEYS = [
-  "width",
-  "height",
-  "fps",
-  "codec",
-  "quality",
-  "bitrate",
-  "intra",
-  "segment",
-  "maxStorage",
-  "minFree",
-  "previewWidth",
-  "previewHeight",
-  "previewFps",
-];
-const TEXT_SETTINGS = new Set(["codec", "maxStorage", "minFree"]);
+/** The editable settings: the server's list (GET api/settings), so the page never drifts. */
+function settingKeys() {
+  return Object.keys(state.settings ?? {});
+}
 
 /** What the server's `applied` names mean to a person. */
 const APPLIED_NAMES = /** @type {Record<string, string>} */ ({
@@ -1187,7 +1174,7 @@ async function loadSettings() {
 }
 
 function fillForm() {
-  for (const key of SETTING_KEYS) {
+  for (const key of settingKeys()) {
     const element = input(key);
     if (element) element.value = String(state.settings?.[key] ?? "");
   }
@@ -1215,7 +1202,7 @@ preset.addEventListener("change", () => {
 function formValue(key) {
   const element = input(key);
   const raw = element?.value.trim() ?? "";
-  if (TEXT_SETTINGS.has(key)) return raw;
+  if (typeof state.settings?.[key] === "string") return raw; // codec, storage sizes
   return raw !== "" && Number.isFinite(Number(raw)) ? Number(raw) : raw;
 }
 
@@ -1223,7 +1210,7 @@ function formValue(key) {
 function changedSettings() {
   /** @type {Record<string, unknown>} */
   const changes = {};
-  for (const key of SETTING_KEYS) {
+  for (const key of settingKeys()) {
     if (!input(key)) continue;
     const value = formValue(key);
     if (String(value) !== String(state.settings?.[key] ?? "")) changes[key] = value;
@@ -1232,7 +1219,7 @@ function changedSettings() {
 }
 
 function clearErrors() {
-  for (const key of SETTING_KEYS) {
+  for (const key of settingKeys()) {
     input(key)?.removeAttribute("aria-invalid");
     const error = document.getElementById(`${key}-error`);
     if (error) error.textContent = "";
