@@ -7,6 +7,8 @@
 
 /** CPU times from `/proc/<pid>/stat`, in clock ticks (see {@linkcode clockTicksPerSecond}). */
 export interface ProcStat {
+  /** Parent process ID. */
+  ppid: number;
   /** The process's own user and system time (all its threads). */
   utime: number;
   stime: number;
@@ -35,12 +37,42 @@ export function parseProcStat(line: string): ProcStat {
     throw new TypeError(`Cannot parse /proc stat: ${JSON.stringify(line.slice(0, 120))}`);
   }
   const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number);
-  return { utime, stime, cutime, cstime };
+  return { ppid: Number(fields[1]), utime, stime, cutime, cstime };
 }
 
 /** Reads `/proc/<pid>/stat`. */
 export async function readProcStat(pid: number): Promise<ProcStat> {
   return parseProcStat(await Deno.readTextFile(`/proc/${pid}/stat`));
+}
+
+/** A running child process, as `/proc` shows it. */
+export interface ProcChild {
+  pid: number;
+  /** Its command line (empty for a zombie). */
+  argv: string[];
+  stat: ProcStat;
+}
+
+/**
+ * The running children of `pid`, found by scanning `/proc/<n>/stat` for the parent PID
+ * (`/proc/<pid>/task/<tid>/children` needs CONFIG_PROC_CHILDREN, which not every kernel has).
+ */
+export async function readChildren(pid: number): Promise<ProcChild[]> {
+  const children: ProcChild[] = [];
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const stat = parseProcStat(await Deno.readTextFile(`/proc/${entry.name}/stat`));
+      if (stat.ppid !== pid) continue;
+      const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`);
+      const argv = cmdline.split("\0");
+      if (argv.at(-1) === "") argv.pop();
+      children.push({ pid: Number(entry.name), argv, stat });
+    } catch {
+      // It ended meanwhile.
+    }
+  }
+  return children;
 }
 
 /** Reads VmRSS and VmHWM from `/proc/<pid>/status`. */

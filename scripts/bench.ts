@@ -17,17 +17,26 @@
  *
  * Both recordings are counted with `ffprobe -count_frames`, so a run that loses frames shows.
  *
+ * `--codec h264` (issue 3, item 6) measures the Pi camera's H.264 mode instead: a 1920x1080
+ * 30 fps Annex-B clip as the hardware encoder gives it (a keyframe every second, SPS/PPS
+ * repeated), the lower bound being raw H.264 piped straight into the segmenter (which then
+ * reads `-f h264` instead of the app's Matroska), and the app run twice in the same bench run:
+ * (a) with no viewer, (b) with one viewer on `/stream.mjpg`, which starts the preview decoder.
+ * (b) − (a) is the preview's cost per viewer. The stalled-viewer check is skipped unless asked.
+ *
  * @module
  */
 import { parseArgs } from "node:util";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DEFAULTS } from "../src/config.ts";
 import { segmenterArgv } from "../src/recorder/segmenter_argv.ts";
 import {
   clockTicksPerSecond,
   parseProcStat,
   type ProcMemory,
   type ProcStat,
+  readChildren,
   readContextSwitches,
   readProcMemory,
   readProcName,
@@ -42,33 +51,52 @@ const HELP = `Usage: deno task bench [options]
 Records a generated 720p30 MJPEG clip through the app, with live viewers, and through
 ffmpeg alone (the lower bound), both faster than real time; prints CPU per frame, peak RSS
 and the ratio. Then checks that RSS stays flat with 10 viewers that never read.
+With --codec h264: a 1080p30 H.264 clip (as the Pi's hardware encoder gives it), recorded
+through the app with no viewer and again with one, against raw H.264 piped into ffmpeg's
+segmenter; prints both ratios and the live view's extra cost per viewer.
 
 Options:
-  --frames N          frames in the clip (default: 1800, one minute at 30 fps)
-  --viewers N         live viewers during the recording run (default: 3)
+  --frames N          frames in the clip (default: 1800, one minute at 30 fps; h264: 900)
+  --viewers N         live viewers during the recording run (default: 3); h264: viewers
+                      in the second run, at least 1 (default: 1)
   --speed X           camera reads the clip at X times real time on both sides (ffmpeg
                       -readrate); 0 = as fast as it can (default: 5). The app never slows
                       the camera down for the recorder (a live camera cannot wait), so
                       past what the recorder sustains it drops frames, and the run says so
-  --stall-seconds N   how long to watch RSS with 10 stalled viewers; 0 skips it (default: 20)
+  --stall-seconds N   how long to watch RSS with 10 stalled viewers; 0 skips it (default: 20;
+                      h264: 0, skipped)
   --stall-warmup N    seconds the stalled viewers are connected before that (default: 20):
                       V8's heap grows for about 20 s before its first full collection
                       even with no viewer, which would hide or fake a leak
-  --codec CODEC       mjpeg (default); h264 is not supported yet
+  --codec CODEC       mjpeg (default) or h264
   --json              also print the results as one JSON object at the end
   -h, --help          show this help and exit
 
-Targets: CPU ratio <= 1.5 with 3 viewers, peak RSS <= 80 MB, RSS growth <= 5 MB stalled.
+Targets: CPU ratio <= 1.5 with 3 viewers, peak RSS <= 80 MB, RSS growth <= 5 MB stalled;
+h264: CPU ratio <= 1.2 with no viewer, the preview's extra cost per viewer stated.
 The exit code is 0 whether or not the targets are met; 1 when the bench itself failed.
 `;
 
 const TARGET_RATIO = 1.5;
+const TARGET_RATIO_H264 = 1.2;
 const TARGET_RSS_MB = 80;
 const TARGET_GROWTH_MB = 5;
 const STALLED_VIEWERS = 10;
-const WIDTH = 1280;
-const HEIGHT = 720;
 const FPS = 30;
+/** Keyframe interval of the H.264 clip, in frames: the Pi camera's default, one second. */
+const H264_INTRA = 30;
+/** What each codec's run records: the Pi camera's picture in that mode. */
+const CLIP_SPECS = {
+  mjpeg: { width: 1280, height: 720, frames: 1800, viewers: 3, stallSeconds: 20 },
+  h264: { width: 1920, height: 1080, frames: 900, viewers: 1, stallSeconds: 0 },
+} as const;
+/**
+ * An access unit delimiter, printed by the H.264 camera command after the clip: Annex-B has
+ * no lengths, so the app's parser emits a picture only when the next one starts. A live camera
+ * always sends a next one; the clip's last picture needs this one (the delimiter alone is
+ * never a frame).
+ */
+const AUD_PRINTF = String.raw`printf '\000\000\000\001\011\360'`;
 const SEGMENT_SECONDS = 10;
 const POLL_MS = 50;
 /**
@@ -83,8 +111,11 @@ const AUTHORIZATION = `Basic ${btoa(`${USER}:${PASSWORD}`)}`;
 const MOD_PATH = fileURLToPath(new URL("../mod.ts", import.meta.url));
 const REPO_DIR = fileURLToPath(new URL("..", import.meta.url));
 
+type BenchCodec = keyof typeof CLIP_SPECS;
+
 /** Validated command-line options. */
 interface BenchOptions {
+  codec: BenchCodec;
   frames: number;
   viewers: number;
   stallSeconds: number;
@@ -95,6 +126,9 @@ interface BenchOptions {
 
 interface ClipInfo {
   path: string;
+  codec: BenchCodec;
+  width: number;
+  height: number;
   frames: number;
   bytes: number;
   meanFrameBytes: number;
@@ -128,8 +162,29 @@ interface OursResult {
   framesRecorded: number;
   clips: number;
   dtsWarnings: number;
-  /** The last lines the app's camera and recorder printed on stderr, DTS warnings aside. */
+  /** The last lines the app's camera, recorder and preview printed on stderr, DTS warnings aside. */
   appWarnings: string[];
+  /** H.264 only: CPU of Deno's children, sampled with Deno's (a child that ended is not here). */
+  children?: ChildCpu[];
+  /** H.264 only: the preview's status at the end, and its rate while frames came in. */
+  preview?: PreviewResult;
+}
+
+interface ChildCpu {
+  label: string;
+  cpuMs: number;
+}
+
+interface PreviewResult {
+  state: string;
+  keyframesOnly: boolean;
+  width: number;
+  height: number;
+  frames: number;
+  restarts: number;
+  /** `preview.fps` polled while the camera delivered frames: median and highest (null: none). */
+  fpsMedian: number | null;
+  fpsMax: number | null;
 }
 
 interface StalledResult {
@@ -207,9 +262,9 @@ function parseOptions(args: string[]): BenchOptions | "help" {
   const { values } = parseArgs({
     args,
     options: {
-      frames: { type: "string", default: "1800" },
-      viewers: { type: "string", default: "3" },
-      "stall-seconds": { type: "string", default: "20" },
+      frames: { type: "string" },
+      viewers: { type: "string" },
+      "stall-seconds": { type: "string" },
       "stall-warmup": { type: "string", default: "20" },
       speed: { type: "string", default: "5" },
       codec: { type: "string", default: "mjpeg" },
@@ -220,16 +275,27 @@ function parseOptions(args: string[]): BenchOptions | "help" {
     allowPositionals: false,
   });
   if (values.help) return "help";
-  if (values.codec === "h264") {
-    throw new UsageError("Cannot bench --codec h264 yet: only mjpeg is supported for now");
+  const codec = values.codec;
+  if (codec !== "mjpeg" && codec !== "h264") {
+    throw new UsageError(
+      `Invalid --codec: expected mjpeg or h264, got ${JSON.stringify(values.codec)}`,
+    );
   }
-  if (values.codec !== "mjpeg") {
-    throw new UsageError(`Invalid --codec: expected mjpeg, got ${JSON.stringify(values.codec)}`);
-  }
+  const spec = CLIP_SPECS[codec];
   return {
-    frames: wholeNumber("--frames", values.frames, 1),
-    viewers: wholeNumber("--viewers", values.viewers, 0),
-    stallSeconds: wholeNumber("--stall-seconds", values["stall-seconds"], 0),
+    codec,
+    frames: wholeNumber("--frames", values.frames ?? String(spec.frames), 1),
+    // In h264 mode the viewers are the second run's: zero would repeat the first.
+    viewers: wholeNumber(
+      "--viewers",
+      values.viewers ?? String(spec.viewers),
+      codec === "h264" ? 1 : 0,
+    ),
+    stallSeconds: wholeNumber(
+      "--stall-seconds",
+      values["stall-seconds"] ?? String(spec.stallSeconds),
+      0,
+    ),
     stallWarmup: wholeNumber("--stall-warmup", values["stall-warmup"], 0),
     speed: speedOption(values.speed),
     json: values.json,
@@ -254,17 +320,25 @@ function wholeNumber(flag: string, text: string, min: number): number {
   return value;
 }
 
-async function bench(options: BenchOptions, temp: string): Promise<Record<string, unknown>> {
+function bench(options: BenchOptions, temp: string): Promise<Record<string, unknown>> {
+  return options.codec === "h264" ? benchH264(options, temp) : benchMjpeg(options, temp);
+}
+
+async function benchMjpeg(
+  options: BenchOptions,
+  temp: string,
+): Promise<Record<string, unknown>> {
   const ticks = await clockTicksPerSecond();
   const ffmpeg = await ffmpegVersion();
+  const { width, height } = CLIP_SPECS.mjpeg;
   console.log(
-    `videorecorder bench: ${options.frames} frames of ${WIDTH}x${HEIGHT} MJPEG, ` +
+    `videorecorder bench: ${options.frames} frames of ${width}x${height} MJPEG, ` +
       `${options.viewers} viewer(s), camera at ${options.speed || "full"}x real time; ` +
       `Deno ${Deno.version.deno}, ffmpeg ${ffmpeg}, ` +
       `${navigator.hardwareConcurrency} CPUs, CLK_TCK ${ticks}`,
   );
 
-  const clip = await makeClip(join(temp, "clip.mjpeg"), options.frames);
+  const clip = await makeClip(join(temp, "clip.mjpeg"), options.frames, "mjpeg");
   console.log(
     `Clip: ${mb(clip.bytes).toFixed(1)} MB, mean frame ${
       (clip.meanFrameBytes / 1024).toFixed(1)
@@ -272,7 +346,12 @@ async function bench(options: BenchOptions, temp: string): Promise<Record<string
   );
 
   console.log("Lower bound: ffmpeg | ffmpeg segmenter ...");
-  const lower = await runLowerBound(clip, join(temp, "lower"), { ticks, speed: options.speed });
+  const lower = await runLowerBound(clip, join(temp, "lower"), {
+    ticks,
+    speed: options.speed,
+    segmenter: (output) =>
+      segmenterArgv({ output, segmentSeconds: SEGMENT_SECONDS, startNumber: 0 }),
+  });
   console.log("Ours: mod.ts with the clip as its camera ...");
   const ours = await runOurs(clip, join(temp, "ours"), {
     ticks,
@@ -315,7 +394,151 @@ async function bench(options: BenchOptions, temp: string): Promise<Record<string
   };
 }
 
-async function makeClip(path: string, frames: number): Promise<ClipInfo> {
+async function benchH264(
+  options: BenchOptions,
+  temp: string,
+): Promise<Record<string, unknown>> {
+  const { speed, viewers } = options;
+  const ticks = await clockTicksPerSecond();
+  const ffmpeg = await ffmpegVersion();
+  const { width, height } = CLIP_SPECS.h264;
+  console.log(
+    `videorecorder bench: ${options.frames} frames of ${width}x${height} H.264 ` +
+      `(keyframe every ${H264_INTRA}), no viewer then ${viewers} viewer(s), ` +
+      `camera at ${speed || "full"}x real time; Deno ${Deno.version.deno}, ffmpeg ${ffmpeg}, ` +
+      `${navigator.hardwareConcurrency} CPUs, CLK_TCK ${ticks}`,
+  );
+
+  const clip = await makeClip(join(temp, "clip.h264"), options.frames, "h264");
+  console.log(
+    `Clip: ${mb(clip.bytes).toFixed(1)} MB, mean frame ${
+      (clip.meanFrameBytes / 1024).toFixed(1)
+    } KiB (${(clip.meanFrameBytes * 8 * FPS / 1e6).toFixed(1)} Mbit/s at ${FPS} fps)`,
+  );
+
+  console.log("Lower bound: ffmpeg | ffmpeg segmenter reading raw H.264 ...");
+  const lower = await runLowerBound(clip, join(temp, "lower"), {
+    ticks,
+    speed,
+    segmenter: rawH264SegmenterArgv,
+  });
+  console.log("Ours (a): mod.ts --codec h264 with the clip as its camera, no viewer ...");
+  const alone = await runOurs(clip, join(temp, "alone"), { ticks, speed, viewers: 0 });
+  console.log(
+    `Ours (b): the same with ${viewers} viewer(s) on /stream.mjpg (the preview decoder runs) ...`,
+  );
+  const watched = await runOurs(clip, join(temp, "watched"), { ticks, speed, viewers });
+  let stalled: StalledResult | undefined;
+  if (options.stallSeconds > 0) {
+    console.log(
+      `Stalled viewers: ${STALLED_VIEWERS} sockets that never read, ` +
+        `${options.stallWarmup} s warm-up + ${options.stallSeconds} s ...`,
+    );
+    stalled = await runStalled(clip, join(temp, "stalled"), {
+      warmup: options.stallWarmup,
+      seconds: options.stallSeconds,
+    });
+  } else {
+    console.log("Stalled viewers: skipped in h264 mode (--stall-seconds N runs it)");
+  }
+
+  const n = clip.frames;
+  const side = (ours: OursResult) => ({
+    ...ours,
+    cpuMsPerFrame: ours.cpuMs / n,
+    denoCpuMsPerFrame: ours.denoCpuMs / n,
+    treeMinusDenoCpuMsPerFrame: (ours.cpuMs - ours.denoCpuMs) / n,
+    ratio: ours.cpuMs / lower.cpuMs,
+    ratioAfterStartup: (ours.cpuMs - ours.denoStartupCpuMs) / lower.cpuMs,
+  });
+  const a = side(alone);
+  const b = side(watched);
+  const extraMsPerFrame = (b.cpuMs - a.cpuMs) / n;
+  const previewCost: PreviewCost = {
+    viewers,
+    cpuMsPerFrame: extraMsPerFrame,
+    corePercentAt30Fps: extraMsPerFrame * FPS / 10,
+    denoCpuMsPerFrame: (b.denoCpuMs - a.denoCpuMs) / n,
+    decoderCpuMsPerFrame: childCpuMs(watched, "preview") / n,
+    expectedPreviewFrames: expectedPreviewFrames(n, watched.preview!.keyframesOnly),
+  };
+  printH264Report({ clip, lower, alone: a, watched: b, previewCost, stalled, speed });
+  return {
+    codec: "h264",
+    frames: n,
+    speed,
+    viewers,
+    clip: {
+      width,
+      height,
+      intra: H264_INTRA,
+      bytes: clip.bytes,
+      meanFrameBytes: Math.round(clip.meanFrameBytes),
+    },
+    lowerBound: { ...lower, cpuMsPerFrame: lower.cpuMs / n },
+    noViewer: a,
+    withViewers: b,
+    previewExtraCost: previewCost,
+    stalled: stalled ?? null,
+    pass: {
+      ratioNoViewer: a.ratio <= TARGET_RATIO_H264,
+      stalledRssFlat: stalled ? stalled.growthMb <= TARGET_GROWTH_MB : null,
+    },
+  };
+}
+
+/**
+ * The live view's cost: the run with viewers minus the run without, per camera frame. With one
+ * viewer (the default) that is the cost per viewer; more viewers share one decoder.
+ */
+interface PreviewCost {
+  viewers: number;
+  cpuMsPerFrame: number;
+  corePercentAt30Fps: number;
+  /** Of which Deno (feeding the decoder, serving its JPEGs). */
+  denoCpuMsPerFrame: number;
+  /** The decoder ffmpeg's own CPU in the run with viewers (sampled before SIGTERM). */
+  decoderCpuMsPerFrame: number;
+  /** JPEGs the preview would make from the whole clip at the default `--preview-fps`. */
+  expectedPreviewFrames: number;
+}
+
+/** CPU of Deno's children with that label, sampled before SIGTERM (0 when none). */
+function childCpuMs(ours: OursResult, label: string): number {
+  return (ours.children ?? []).filter((child) => child.label === label)
+    .reduce((sum, child) => sum + child.cpuMs, 0);
+}
+
+/**
+ * Keyframes only: one picture per keyframe; else every n-th frame (as `H264Preview` selects).
+ */
+function expectedPreviewFrames(frames: number, keyframesOnly: boolean): number {
+  const every = keyframesOnly ? H264_INTRA : Math.max(1, Math.round(FPS / DEFAULTS.previewFps));
+  return Math.ceil(frames / every);
+}
+
+async function makeClip(path: string, frames: number, codec: BenchCodec): Promise<ClipInfo> {
+  const { width, height } = CLIP_SPECS[codec];
+  const encode = codec === "h264"
+    // Like the Pi's hardware encoder with `--inline`: Annex-B, a keyframe every second, SPS and
+    // PPS before each keyframe, no B-frames (ultrafast has none), 6 Mbit/s.
+    ? [
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-pix_fmt",
+      "yuv420p",
+      "-g",
+      String(H264_INTRA),
+      "-b:v",
+      "6M",
+      "-x264-params",
+      "repeat-headers=1",
+      "-f",
+      "h264",
+    ]
+    : ["-pix_fmt", "yuvj420p", "-c:v", "mjpeg", "-q:v", "5", "-f", "mjpeg"];
   await run([
     "ffmpeg",
     "-hide_banner",
@@ -324,21 +547,14 @@ async function makeClip(path: string, frames: number): Promise<ClipInfo> {
     "-f",
     "lavfi",
     "-i",
-    `testsrc2=size=${WIDTH}x${HEIGHT}:rate=${FPS}`,
+    `testsrc2=size=${width}x${height}:rate=${FPS}`,
     "-frames:v",
     String(frames),
-    "-pix_fmt",
-    "yuvj420p",
-    "-c:v",
-    "mjpeg",
-    "-q:v",
-    "5",
-    "-f",
-    "mjpeg",
+    ...encode,
     path,
   ]);
   const { size } = await Deno.stat(path);
-  return { path, frames, bytes: size, meanFrameBytes: size / frames };
+  return { path, codec, width, height, frames, bytes: size, meanFrameBytes: size / frames };
 }
 
 /**
@@ -373,10 +589,15 @@ function cameraCommand(
 async function runLowerBound(
   clip: ClipInfo,
   output: string,
-  { ticks, speed }: { ticks: number; speed: number },
+  { ticks, speed, segmenter: segmenterFor }: {
+    ticks: number;
+    speed: number;
+    /** The segmenter's argv, writing to `output`. */
+    segmenter: (output: string) => string[];
+  },
 ): Promise<LowerBoundResult> {
   await Deno.mkdir(output);
-  const segmenter = segmenterArgv({ output, segmentSeconds: SEGMENT_SECONDS, startNumber: 0 });
+  const segmenter = segmenterFor(output);
   // The camera's ffmpeg hands the segmenter what the app would: MJPEG, or the frames wrapped
   // in whatever container the segmenter reads (Matroska since the app stamps capture times).
   const camera = cameraCommand(clip.path, { speed, format: inputFormat(segmenter) });
@@ -428,17 +649,71 @@ function inputFormat(argv: string[]): string {
   return argv[format + 1];
 }
 
+/**
+ * The app's H.264 segmenter reading raw Annex-B (`-f h264`, timestamps from `-framerate`)
+ * instead of the app's Matroska: the issue's "ffmpeg-only copy lower bound".
+ */
+function rawH264SegmenterArgv(output: string): string[] {
+  const argv = segmenterArgv({
+    output,
+    segmentSeconds: SEGMENT_SECONDS,
+    startNumber: 0,
+    codec: "h264",
+  });
+  const input = argv.indexOf("-i");
+  const format = argv.lastIndexOf("-f", input);
+  if (input < 0 || format < 0 || argv[format + 1] !== "matroska") {
+    throw new Error(
+      `Cannot make the raw H.264 segmenter: no "-f matroska" before "-i" in ${argv.join(" ")}`,
+    );
+  }
+  return [
+    ...argv.slice(0, format),
+    "-f",
+    "h264",
+    "-framerate",
+    String(FPS),
+    ...argv.slice(format + 2),
+  ];
+}
+
+/** The app's camera flags for a clip: none for MJPEG (the defaults are the clip's). */
+function cameraFlags(clip: ClipInfo): string[] {
+  if (clip.codec !== "h264") return [];
+  // What the Pi camera gives in H.264 mode; the preview's settings stay the defaults.
+  return [
+    "--codec",
+    "h264",
+    "--width",
+    String(clip.width),
+    "--height",
+    String(clip.height),
+    "--fps",
+    String(FPS),
+    "--intra",
+    String(H264_INTRA),
+  ];
+}
+
+/** The app's camera: the clip once, in its own format (the AUD after H.264: see AUD_PRINTF). */
+function appCamera(clip: ClipInfo, speed: number, loop = false): string {
+  if (clip.codec !== "h264") return cameraCommand(clip.path, { speed, loop });
+  return `${cameraCommand(clip.path, { speed, loop, format: "h264" })} && ${AUD_PRINTF}`;
+}
+
 async function runOurs(
   clip: ClipInfo,
   output: string,
   { ticks, speed, viewers: viewerCount }: { ticks: number; speed: number; viewers: number },
 ): Promise<OursResult> {
+  const h264 = clip.codec === "h264";
   // At the end of the clip the camera's shell stays alive (sleeping): an exit would make the
   // app restart the camera after 1 s, leaving that long for the recorder to catch up.
   // The loop ends when Deno does, whatever happens to it.
   const app = await startApp(
-    `${cameraCommand(clip.path, { speed })} && while kill -0 $PPID 2>/dev/null; do sleep 1; done`,
+    `${appCamera(clip, speed)} && while kill -0 $PPID 2>/dev/null; do sleep 1; done`,
     output,
+    cameraFlags(clip),
   );
   const viewers = Array.from({ length: viewerCount }, () => new Viewer(`${app.url}/stream.mjpg`));
   const startupCpu = app.startupStat;
@@ -447,11 +722,19 @@ async function runOurs(
   let last: Status | undefined;
   let lastRecorded = -1;
   let steadySince = performance.now();
+  const previewFps: number[] = [];
+  let previewSince: number | undefined;
   const deadline = performance.now() + timeoutFor(clip.frames);
   while (true) {
     last = await status(app.url);
     const { camera, recorder } = last;
     const now = performance.now();
+    // The preview's rate while the camera delivers; it counts whole seconds, so not before a
+    // second has passed since its first picture.
+    if (last.preview && last.preview.frames > 0) previewSince ??= now;
+    if (previewSince !== undefined && now - previewSince >= 1000 && camera.frames < clip.frames) {
+      previewFps.push(last.preview!.fps);
+    }
     if (recorder.frames !== lastRecorded) {
       lastRecorded = recorder.frames;
       steadySince = now;
@@ -484,11 +767,18 @@ async function runOurs(
   }
   const wallS = ((allInAt ?? steadySince) - upAt) / 1000;
   // Sampled just before SIGTERM: Deno's own CPU (all threads) and its peak RSS.
-  const [denoStat, memory, switches] = await Promise.all([
+  const [denoStat, memory, switches, children] = await Promise.all([
     readProcStat(app.pid),
     readProcMemory(app.pid),
     readContextSwitches(app.pid),
+    h264 ? readChildren(app.pid) : [],
   ]);
+  if (h264 && (last.camera.codec !== "h264" || !last.preview)) {
+    throw new Error(
+      `Expected the app in H.264 mode with a preview; its status says codec ` +
+        `${last.camera.codec}, preview ${JSON.stringify(last.preview)}`,
+    );
+  }
   await Promise.all(viewers.map((viewer) => viewer.stop()));
   const end = await stopApp(app);
   for (const viewer of viewers) {
@@ -511,8 +801,39 @@ async function runOurs(
     framesRecorded: recorded.frames,
     clips: recorded.clips,
     dtsWarnings: app.dtsWarnings(),
-    appWarnings: app.job.stderrTail.filter((line) => /^\[(camera|recorder)\]/.test(line))
+    appWarnings: app.job.stderrTail.filter((line) => /^\[(camera|recorder|preview)\]/.test(line))
       .slice(-10),
+    ...(h264 && {
+      children: children.map((child) => ({
+        label: childLabel(child.argv),
+        cpuMs: (child.stat.utime + child.stat.stime + child.stat.cutime + child.stat.cstime) *
+          1000 / ticks,
+      })),
+      preview: previewResult(last.preview!, previewFps),
+    }),
+  };
+}
+
+/** What a child of Deno is, from its argv. */
+function childLabel(argv: string[]): string {
+  // Deno resolves the program's path: /usr/bin/sh.
+  if (basename(argv[0] ?? "") === "sh") return "camera";
+  if (argv.includes("segment")) return "segmenter";
+  if (argv.includes("-vf")) return "preview";
+  return argv.join(" ").slice(0, 40);
+}
+
+function previewResult(preview: NonNullable<Status["preview"]>, fps: number[]): PreviewResult {
+  const sorted = fps.toSorted((a, b) => a - b);
+  return {
+    state: preview.state,
+    keyframesOnly: preview.keyframes_only,
+    width: preview.width,
+    height: preview.height,
+    frames: preview.frames,
+    restarts: preview.restarts,
+    fpsMedian: sorted.length ? sorted[Math.floor(sorted.length / 2)] : null,
+    fpsMax: sorted.at(-1) ?? null,
   };
 }
 
@@ -521,7 +842,7 @@ async function runStalled(
   output: string,
   { warmup, seconds }: { warmup: number; seconds: number },
 ): Promise<StalledResult> {
-  const app = await startApp(cameraCommand(clip.path, { speed: 1, loop: true }), output);
+  const app = await startApp(appCamera(clip, 1, true), output, cameraFlags(clip));
   const { port } = new URL(app.url);
   const sockets: Deno.TcpConn[] = [];
   try {
@@ -580,12 +901,17 @@ interface RunningApp {
   dtsWarnings(): number;
 }
 
-async function startApp(command: string, output: string): Promise<RunningApp> {
+async function startApp(
+  command: string,
+  output: string,
+  flags: string[] = [],
+): Promise<RunningApp> {
   const port = freePort();
   const argv = [
     Deno.execPath(),
     "run",
     "--allow-all",
+    "--v8-flags=--max-semi-space-size=1", // as `deno task start` and the binary run it
     MOD_PATH,
     "--source",
     "command",
@@ -599,6 +925,7 @@ async function startApp(command: string, output: string): Promise<RunningApp> {
     String(port),
     "--segment",
     String(SEGMENT_SECONDS),
+    ...flags,
   ];
   // bash prints Deno's PID, waits for it, then prints its own stat: cutime + cstime then
   // hold Deno and everything Deno waited for. Deno's stdout goes to stderr, away from ours.
@@ -685,6 +1012,7 @@ async function stopApp(app: RunningApp): Promise<ProcStat> {
 /** The parts of `/api/status` the bench reads. */
 interface Status {
   camera: {
+    codec?: string;
     state: string;
     frames: number;
     last_error: string | null;
@@ -698,6 +1026,16 @@ interface Status {
     stderr: string[];
   };
   viewers: { count: number; clients: { frames: number }[] };
+  /** Null in MJPEG mode. */
+  preview?: {
+    state: string;
+    keyframes_only: boolean;
+    width: number;
+    height: number;
+    fps: number;
+    frames: number;
+    restarts: number;
+  } | null;
 }
 
 /** Raised when the app answers, but not with a status the bench understands. */
@@ -904,23 +1242,7 @@ function printReport(report: {
     lines.push(`App's ffmpeg stderr (last ${ours.appWarnings.length} lines):`);
     for (const line of ours.appWarnings) lines.push(`  ${line}`);
   }
-  if (stalled) {
-    lines.push(
-      "",
-      `Stalled viewers (${STALLED_VIEWERS} sockets that never read, real-time source), ` +
-        `Deno VmRSS MB each second:`,
-    );
-    if (stalled.warmup > 0) {
-      lines.push(`  warm-up ${stalled.warmup} s: ${stalled.warmupRssMb.join(" ")}`);
-    }
-    lines.push(
-      `  then ${stalled.seconds} s:  ${stalled.rssMb.join(" ")}`,
-      `  first ${stalled.firstMb}, max ${stalled.maxMb}, last ${stalled.lastMb} ` +
-        `(growth ${stalled.growthMb >= 0 ? "+" : ""}${stalled.growthMb})`,
-      `  frames handed to each stalled viewer: ${stalled.stalledFrames.join(", ")} ` +
-        `(camera published ${stalled.cameraFrames}); recorder dropped ${stalled.recorderDropped}`,
-    );
-  }
+  if (stalled) lines.push(...stalledLines(stalled));
   const verdict = (ok: boolean) => (ok ? "PASS" : "FAIL");
   lines.push(
     "",
@@ -929,6 +1251,188 @@ function printReport(report: {
       `with ${report.viewers} viewer(s)`,
     `  ${verdict(ours.peakRssMb <= TARGET_RSS_MB)}  peak RSS ${ours.peakRssMb.toFixed(1)} MB ` +
       `<= ${TARGET_RSS_MB} MB`,
+  );
+  if (stalled) {
+    lines.push(
+      `  ${verdict(stalled.growthMb <= TARGET_GROWTH_MB)}  RSS flat with ${STALLED_VIEWERS} ` +
+        `stalled viewers: ${stalled.growthMb} MB growth <= ${TARGET_GROWTH_MB} MB`,
+    );
+  }
+  console.log(lines.join("\n"));
+}
+
+function stalledLines(stalled: StalledResult): string[] {
+  const lines = [
+    "",
+    `Stalled viewers (${STALLED_VIEWERS} sockets that never read, real-time source), ` +
+    `Deno VmRSS MB each second:`,
+  ];
+  if (stalled.warmup > 0) {
+    lines.push(`  warm-up ${stalled.warmup} s: ${stalled.warmupRssMb.join(" ")}`);
+  }
+  lines.push(
+    `  then ${stalled.seconds} s:  ${stalled.rssMb.join(" ")}`,
+    `  first ${stalled.firstMb}, max ${stalled.maxMb}, last ${stalled.lastMb} ` +
+      `(growth ${stalled.growthMb >= 0 ? "+" : ""}${stalled.growthMb})`,
+    `  frames handed to each stalled viewer: ${stalled.stalledFrames.join(", ")} ` +
+      `(camera published ${stalled.cameraFrames}); recorder dropped ${stalled.recorderDropped}`,
+  );
+  return lines;
+}
+
+function printH264Report(report: {
+  clip: ClipInfo;
+  lower: LowerBoundResult;
+  alone: OursResult & { ratio: number; ratioAfterStartup: number };
+  watched: OursResult & { ratio: number; ratioAfterStartup: number };
+  previewCost: PreviewCost;
+  stalled: StalledResult | undefined;
+  speed: number;
+}): void {
+  const { clip, lower, alone, watched, previewCost: cost, stalled } = report;
+  const n = clip.frames;
+  const perFrame = (ms: number) => (ms / n).toFixed(3);
+  const child = (ours: OursResult, label: string) =>
+    ours.children?.some((c) => c.label === label) ? perFrame(childCpuMs(ours, label)) : "-";
+  const viewers = `${cost.viewers} viewer${cost.viewers === 1 ? "" : "s"}`;
+  const preview = watched.preview!;
+  const rows: [string, string, string, string][] = [
+    ["", "lower bound", "(a) no viewer", `(b) ${viewers}`],
+    ["wall s", lower.wallS.toFixed(2), alone.wallS.toFixed(2), watched.wallS.toFixed(2)],
+    [
+      "CPU ms/frame, whole tree",
+      perFrame(lower.cpuMs),
+      perFrame(alone.cpuMs),
+      perFrame(watched.cpuMs),
+    ],
+    ["CPU ms/frame, Deno alone", "-", perFrame(alone.denoCpuMs), perFrame(watched.denoCpuMs)],
+    [
+      "CPU ms/frame, tree minus Deno",
+      perFrame(lower.cpuMs),
+      perFrame(alone.cpuMs - alone.denoCpuMs),
+      perFrame(watched.cpuMs - watched.denoCpuMs),
+    ],
+    ["  camera sh + ffmpeg (sampled)", "-", child(alone, "camera"), child(watched, "camera")],
+    ["  segmenter ffmpeg (sampled)", "-", child(alone, "segmenter"), child(watched, "segmenter")],
+    ["  preview ffmpeg (sampled)", "-", child(alone, "preview"), child(watched, "preview")],
+    [
+      "peak RSS MB (Deno VmHWM)",
+      "-",
+      alone.peakRssMb.toFixed(1),
+      watched.peakRssMb.toFixed(1),
+    ],
+    [
+      "frames recorded (ffprobe)",
+      `${lower.framesRecorded}/${n}`,
+      `${alone.framesRecorded}/${n}`,
+      `${watched.framesRecorded}/${n}`,
+    ],
+    ["frames per viewer", "-", "-", watched.viewerFrames.join(", ")],
+    ["ratio ours / lower bound", "", alone.ratio.toFixed(2), watched.ratio.toFixed(2)],
+    [
+      "  without Deno start-up",
+      "",
+      alone.ratioAfterStartup.toFixed(2),
+      watched.ratioAfterStartup.toFixed(2),
+    ],
+  ];
+  const lines = [""];
+  for (const [label, lowerCell, a, b] of rows) {
+    lines.push(`${label.padEnd(31)}${lowerCell.padStart(12)}${a.padStart(16)}${b.padStart(16)}`);
+  }
+  const every = Math.max(1, Math.round(FPS / DEFAULTS.previewFps));
+  lines.push(
+    "",
+    `Lower bound: the camera's ffmpeg printing raw H.264 into the segmenter (-f h264 ` +
+      `-framerate ${FPS}), both ffmpeg; ours: the app's Matroska with capture times.`,
+    `Wall for ours: from the first /api/status answer (${alone.startupS.toFixed(2)} s, ` +
+      `${watched.startupS.toFixed(2)} s after spawn) to every frame handed to the segmenter. ` +
+      `"sampled": CPU of Deno's children before SIGTERM.`,
+    `Deno start-up (to the first /api/status answer): ${alone.denoStartupCpuMs.toFixed(0)} ms, ` +
+      `${watched.denoStartupCpuMs.toFixed(0)} ms CPU.`,
+    `Deno alone: user ${perFrame(alone.denoUserMs)} + system ` +
+      `${perFrame(alone.denoCpuMs - alone.denoUserMs)} ms/frame (a), user ` +
+      `${perFrame(watched.denoUserMs)} + system ${
+        perFrame(watched.denoCpuMs - watched.denoUserMs)
+      }` +
+      ` ms/frame (b); its threads slept ${alone.denoSleepsPerFrame.toFixed(1)} and ` +
+      `${watched.denoSleepsPerFrame.toFixed(1)} times a frame (~ wakeups).`,
+  );
+  for (const [name, ours] of [["(a)", alone], ["(b)", watched]] as const) {
+    lines.push(
+      `App counters ${name}: camera ${ours.cameraFrames} frames, recorder ` +
+        `${ours.recorderFrames} written, ${ours.recorderDropped} dropped.`,
+    );
+  }
+  lines.push(
+    "",
+    `Preview extra cost, ${cost.viewers === 1 ? "per viewer" : `${viewers} together`} ` +
+      `((b) - (a)): ${cost.cpuMsPerFrame.toFixed(3)} ms CPU per camera frame = ` +
+      `${cost.corePercentAt30Fps.toFixed(1)}% of a core at ${FPS} fps`,
+    `  of which Deno ${cost.denoCpuMsPerFrame.toFixed(3)} ms/frame; the decoder ffmpeg alone ` +
+      `${cost.decoderCpuMsPerFrame.toFixed(3)} ms/frame (sampled in (b))`,
+    `Preview status in (b) (/api/status): keyframes_only ${preview.keyframesOnly} (` +
+      (preview.keyframesOnly
+        ? `--preview-fps ${DEFAULTS.previewFps} <= ${FPS / H264_INTRA} keyframe(s)/s: ` +
+          `keyframes decoded, non-keyframes not fed`
+        : `--preview-fps ${DEFAULTS.previewFps} > ${FPS / H264_INTRA} keyframe(s)/s: ` +
+          `every frame decoded, every ${every}th kept`) +
+      `), ${preview.width}x${preview.height}, frames ${preview.frames} ` +
+      `(${cost.expectedPreviewFrames} for the whole clip), state ${preview.state}, ` +
+      `restarts ${preview.restarts}`,
+    `  fps while the camera ran: median ${preview.fpsMedian ?? "-"}, max ` +
+      `${preview.fpsMax ?? "-"}` +
+      (report.speed > 0
+        ? ` (camera at ${report.speed}x real time: its real-time ` +
+          `${FPS / every} fps shows as ${(FPS / every) * report.speed})`
+        : ""),
+    `  frames the viewer got: ${watched.viewerFrames.join(", ")}`,
+  );
+  if (preview.frames < cost.expectedPreviewFrames * 0.9) {
+    lines.push(
+      "",
+      `!!! WARNING: the preview made ${preview.frames} of ${cost.expectedPreviewFrames} ` +
+        `pictures (it started late or skipped frames): its cost per camera frame may be ` +
+        `under-measured (try more --frames or a lower --speed) !!!`,
+    );
+  }
+  if (lower.dtsWarnings || alone.dtsWarnings || watched.dtsWarnings) {
+    lines.push(
+      `Segmenter "Non-monotonous DTS" warnings: lower bound ${lower.dtsWarnings}, ` +
+        `(a) ${alone.dtsWarnings}, (b) ${watched.dtsWarnings}.`,
+    );
+  }
+  const sides = [
+    ["Lower bound", lower.framesRecorded, 0],
+    ["Ours (a)", alone.framesRecorded, alone.recorderDropped],
+    ["Ours (b)", watched.framesRecorded, watched.recorderDropped],
+  ] as const;
+  for (const [name, recorded, dropped] of sides) {
+    if (recorded !== n) {
+      lines.push(
+        "",
+        `!!! WARNING: ${name} recorded ${recorded} of ${n} frames: its CPU per frame is off` +
+          (dropped ? " (try a lower --speed)" : "") + " !!!",
+      );
+    }
+  }
+  for (const [name, ours] of [["(a)", alone], ["(b)", watched]] as const) {
+    if (ours.appWarnings.length) {
+      lines.push(`App's ffmpeg stderr ${name} (last ${ours.appWarnings.length} lines):`);
+      for (const line of ours.appWarnings) lines.push(`  ${line}`);
+    }
+  }
+  if (stalled) lines.push(...stalledLines(stalled));
+  const verdict = (ok: boolean) => (ok ? "PASS" : "FAIL");
+  lines.push(
+    "",
+    "Targets:",
+    `  ${verdict(alone.ratio <= TARGET_RATIO_H264)}  CPU ratio ${alone.ratio.toFixed(2)} <= ` +
+      `${TARGET_RATIO_H264} with no viewer (without Deno's start-up: ` +
+      `${alone.ratioAfterStartup.toFixed(2)})`,
+    `  ----  preview extra cost per viewer: ${cost.cpuMsPerFrame.toFixed(3)} ms/frame, ` +
+      `${cost.corePercentAt30Fps.toFixed(1)}% of a core at ${FPS} fps` +
+      (cost.viewers === 1 ? "" : ` (${viewers} together)`),
   );
   if (stalled) {
     lines.push(
