@@ -27,6 +27,10 @@ fi
 if [ -n "$dev" ] && [ ! -x /usr/bin/chromium ]; then
   apt_install chromium
 fi
+# OpenCV, a client users play the live view with (Debian's python3, not another on PATH).
+if [ -n "$dev" ] && ! /usr/bin/python3 -c "import cv2" 2>/dev/null; then
+  apt_install python3-opencv
+fi
 # systemd-analyze (unit file test) and systemd-notify (the notifier's fallback).
 if [ -n "$dev" ] && ! command -v systemd-analyze >/dev/null; then
   apt_install systemd

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Hono } from "@hono/hono";
 import { FrameHub } from "../../src/frames/frame_hub.ts";
 import type { Frame } from "../../src/frames/frame.ts";
+import { requireCredentials } from "../../src/server/auth.ts";
 import { listen } from "../../src/server/listen.ts";
 import { MjpegStreams } from "../../src/server/mjpeg_streams.ts";
 import { makeJpegs, run, waitFor } from "../_helpers.ts";
@@ -144,6 +145,34 @@ Deno.test("MjpegStreams stream plays in ffmpeg (the client OpenCV and ffplay use
       `${server.url}/stream.mjpg`,
     ]);
     assert.equal(new TextDecoder().decode(out).trim(), "mjpeg,640,480,8");
+  } finally {
+    clearInterval(timer);
+    await server.shutdown();
+  }
+});
+
+Deno.test("MjpegStreams stream plays in OpenCV VideoCapture, with credentials in the URL", async () => {
+  const hub = new FrameHub();
+  const streams = new MjpegStreams(hub);
+  const app = new Hono();
+  app.use("*", requireCredentials({ user: "admin", password: "s3cret" }));
+  app.get("/stream.mjpg", () => streams.response());
+  const server = listen(app, streams, { host: "127.0.0.1", port: 0, shutdownGraceMs: 1000 });
+  let seq = 0;
+  const timer = setInterval(() => {
+    hub.publish({ seq: seq++, time: Date.now(), data: jpegs[seq % jpegs.length], keyframe: true });
+  }, 30);
+  try {
+    // Debian's python3 (python3-opencv), as a user's script would open the recorder.
+    const script = [
+      "import cv2, sys",
+      "capture = cv2.VideoCapture(sys.argv[1])",
+      "frames = [capture.read() for _ in range(5)]",
+      "print(sum(ok for ok, _ in frames), frames[-1][1].shape)",
+    ].join("\n");
+    const url = `http://admin:s3cret@127.0.0.1:${server.port}/stream.mjpg`;
+    const out = await run(["/usr/bin/python3", "-c", script, url]);
+    assert.equal(new TextDecoder().decode(out).trim(), "5 (480, 640, 3)");
   } finally {
     clearInterval(timer);
     await server.shutdown();
