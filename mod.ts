@@ -22,11 +22,19 @@ import { listen, reachableUrls } from "./src/server/listen.ts";
 import { LivenessCheck } from "./src/systemd/liveness_check.ts";
 import { SystemdNotifier } from "./src/systemd/systemd_notifier.ts";
 import { startWatchdog } from "./src/systemd/watchdog.ts";
+import { messageOf } from "./src/errors.ts";
 
 /** Runs the recorder until SIGINT/SIGTERM; returns the process exit code. */
 export async function main(args: string[]): Promise<number> {
   const startedAt = Date.now();
   const env = Deno.env.toObject();
+  // Listened for before anything starts: a stop during start-up (systemd, Ctrl-C) must not
+  // kill the process by default and leave the clip unclosed; it is handled once started.
+  const stopSignal = new Promise<Deno.Signal>((resolve) => {
+    for (const name of ["SIGINT", "SIGTERM"] as const) {
+      Deno.addSignalListener(name, () => resolve(name));
+    }
+  });
 
   let config: Config;
   let credentials: Credentials | null;
@@ -44,7 +52,7 @@ export async function main(args: string[]): Promise<number> {
     dashcam = await Dashcam.create(config, { verbose: true });
   } catch (error) {
     const hint = error instanceof ConfigError ? "\nTry --help for the list of options." : "";
-    console.error(`videorecorder: ${error instanceof Error ? error.message : error}${hint}`);
+    console.error(`videorecorder: ${messageOf(error)}${hint}`);
     return 2;
   }
   const { source } = dashcam;
@@ -64,7 +72,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     server = listen(app, dashcam.streams, { host: config.host, port: config.port });
   } catch (error) {
-    console.error(`videorecorder: ${error instanceof Error ? error.message : error}`);
+    console.error(`videorecorder: ${messageOf(error)}`);
     return 1;
   }
   await dashcam.start();
@@ -88,11 +96,7 @@ export async function main(args: string[]): Promise<number> {
     status: () => liveness.summary(),
   });
 
-  const signal = await new Promise<Deno.Signal>((resolve) => {
-    for (const name of ["SIGINT", "SIGTERM"] as const) {
-      Deno.addSignalListener(name, () => resolve(name));
-    }
-  });
+  const signal = await stopSignal;
   console.error(`${signal}: closing the current clip and stopping`);
   // A second signal while stopping means "now": systemd's stop timeout or an impatient user.
   for (const name of ["SIGINT", "SIGTERM"] as const) {
