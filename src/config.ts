@@ -30,6 +30,7 @@
 import { parseArgs } from "node:util";
 import { dirname, join, resolve } from "node:path";
 import { parseByteSize, parseFreeSpaceFloor } from "./storage/byte_size.ts";
+import { messageOf } from "./errors.ts";
 
 /**
  * Where frames come from: `rpicam` (rpicam-vid), `v4l2` (a USB camera through ffmpeg),
@@ -725,6 +726,6 @@ async function ensureWritableDirectory(dir: string, label: string): Promise<void
 
 /** "Not a directory (os error 20)" without Deno's trailing ": mkdir '/path'". */
 function osReason(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   return message.replace(/: \w+ '.*'$/s, "");
 }

@@ -1,3 +1,5 @@
+import { messageOf } from "../errors.ts";
+
 /** Where a supervised child is in its life. */
 export type ProcessState = "idle" | "running" | "backoff" | "stopping" | "stopped";
 
@@ -253,10 +255,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 function describeExit(status: Deno.CommandStatus): string {
   return status.signal ? `signal ${status.signal}` : `code ${status.code}`;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function capitalize(text: string): string {

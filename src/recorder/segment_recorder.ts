@@ -15,6 +15,7 @@ import {
 import { concat, MatroskaStream } from "./matroska_stream.ts";
 import { repairClip } from "./repair_clip.ts";
 import { clipExtension, parseSegmentListLine, segmenterArgv } from "./segmenter_argv.ts";
+import { messageOf } from "../errors.ts";
 
 /** Options for {@linkcode SegmentRecorder}. */
 export interface SegmentRecorderOptions {
@@ -335,8 +336,4 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

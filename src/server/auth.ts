@@ -1,6 +1,7 @@
 import { basicAuth } from "@hono/hono/basic-auth";
 import type { MiddlewareHandler } from "@hono/hono";
 import { join } from "node:path";
+import { messageOf } from "../errors.ts";
 
 /** A user name and password for HTTP Basic authentication. */
 export interface Credentials {
@@ -112,8 +113,4 @@ function hostOf(origin: string): string | undefined {
 function randomPassword(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
   return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,5 +1,6 @@
 import type { Hono } from "@hono/hono";
 import type { MjpegStreams } from "./mjpeg_streams.ts";
+import { messageOf } from "../errors.ts";
 
 /** Options for {@linkcode listen}. */
 export interface ListenOptions {
@@ -40,9 +41,7 @@ export function listen(app: Hono, streams: MjpegStreams, options: ListenOptions)
   } catch (error) {
     const reason = error instanceof Deno.errors.AddrInUse
       ? "the address is already in use"
-      : error instanceof Error
-      ? error.message
-      : String(error);
+      : messageOf(error);
     throw new Error(`Cannot listen on ${options.host}:${options.port}: ${reason}`);
   }
   const { port } = server.addr;

@@ -7,6 +7,7 @@ import {
   validateSettings,
 } from "../config.ts";
 import type { Part } from "../dashcam.ts";
+import { messageOf } from "../errors.ts";
 
 /** What the settings routes need. */
 export interface SettingsRoutesOptions {
@@ -52,13 +53,13 @@ export function settingsRoutes(options: SettingsRoutesOptions): Hono {
     try {
       applied = await options.apply(changes);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = messageOf(error);
       return c.json({ error: `Cannot apply these settings: ${message}`, field: null }, 400);
     }
     try {
       await saveSettings(options.configFile, changes);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = messageOf(error);
       return c.json({ error: `Applied but not saved: ${message}`, settings: editable() }, 500);
     }
     return c.json({ settings: editable(), applied });

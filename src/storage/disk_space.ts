@@ -1,4 +1,5 @@
 import { statfs } from "node:fs/promises";
+import { messageOf } from "../errors.ts";
 
 /** Size and free space of the file system holding a path. */
 export interface DiskSpace {
@@ -21,7 +22,7 @@ export async function diskSpace(path: string): Promise<DiskSpace> {
     // bavail, not bfree: ext4 keeps 5% for root, which the recorder (not root) cannot use.
     return { totalBytes: stats.blocks * stats.bsize, freeBytes: stats.bavail * stats.bsize };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     throw new Error(`Cannot read the free space of ${path}: ${message}`, { cause: error });
   }
 }

@@ -1,5 +1,6 @@
 import type { ClipStore } from "./clip_store.ts";
 import type { RetentionLimits, RetentionPlan } from "./retention_policy.ts";
+import { messageOf } from "../errors.ts";
 
 /** Options for {@linkcode RetentionGuard}. */
 export interface RetentionGuardOptions {
@@ -110,9 +111,7 @@ export class RetentionGuard {
         reserveBytes: this.#options.reserveBytes,
       });
     } catch (error) {
-      status.lastError = `Cannot enforce the storage limits: ${
-        error instanceof Error ? error.message : error
-      }`;
+      status.lastError = `Cannot enforce the storage limits: ${messageOf(error)}`;
       status.lastCheckAt = Date.now();
       return null;
     }
