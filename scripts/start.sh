@@ -3,4 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec deno task start "$@"
+# `deno run` itself, not `deno task start`: Ctrl-C in a terminal signals the whole foreground
+# process group, and `deno task` forwards SIGINT to its child as well, so the recorder got two
+# and took the second for "stop now" before the clip was closed. Same flags as the start task.
+exec deno run --allow-all --v8-flags=--max-semi-space-size=1 mod.ts "$@"

@@ -1,5 +1,5 @@
 /** Headless Debian Chromium driven by playwright-core, for tests of what a phone shows. */
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, chromium } from "./_playwright.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
 

@@ -378,3 +378,98 @@ Deno.test("videorecorder loses at most about a second to a power cut, and lists 
   }
   await Deno.remove(output, { recursive: true });
 });
+
+Deno.test("start.sh closes the current clip on Ctrl-C (SIGINT to its whole process group)", async () => {
+  const output = await Deno.makeTempDir({ prefix: "mod_test_ctrl_c_" });
+  const start = new URL("../scripts/start.sh", import.meta.url).pathname;
+  // A process group of its own, as a terminal's foreground job: Ctrl-C signals all of it.
+  const child = new Deno.Command("bash", {
+    args: [
+      start,
+      "--source",
+      "test",
+      "--width",
+      "160",
+      "--height",
+      "120",
+      "--fps",
+      "10",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--no-auth",
+      "--output",
+      output,
+    ],
+    env: { NO_COLOR: "1", XDG_CONFIG_HOME: await Deno.makeTempDir() },
+    stdout: "null",
+    stderr: "piped",
+    detached: true,
+  }).spawn();
+  let log = "";
+  const reading = (async () => {
+    for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) log += text;
+  })();
+  try {
+    await waitFor("a clip being written", async () => {
+      return (await clipsIn(output)).some((name) => parseClipName(name)?.recording);
+    }, 30_000);
+    // Settled: serving and recording, as a user would be when they press Ctrl-C.
+    await waitFor("the page's URL", () => /Open http/.test(log));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    Deno.kill(-child.pid, "SIGINT");
+    const { code } = await child.status;
+    await reading;
+    assert.equal(code, 0, log);
+    assert.match(log, /SIGINT: closing the current clip/);
+    assert.match(log, /Saved \d{6}_\d{8}-\d{6}\.mkv/, log);
+    const names = await clipsIn(output);
+    assert.ok(names.length >= 1 && names.every((n) => !parseClipName(n)!.recording), `${names}`);
+  } finally {
+    try {
+      Deno.kill(-child.pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+    await child.status;
+    await Deno.remove(output, { recursive: true });
+  }
+});
+
+Deno.test("start.sh runs the recorder with the start task's flags", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  const script = await Deno.readTextFile(new URL("../scripts/start.sh", import.meta.url));
+  assert.ok(script.includes(`exec ${config.tasks.start.command} "$@"`), "same command line");
+});
+
+Deno.test("videorecorder loads no test-only npm package", async () => {
+  // A Deno cache holding hono alone: with --cached-only, anything else the app (or a lock
+  // file) pulled in would fail to load instead of being downloaded.
+  const { npmCache } = JSON.parse(
+    new TextDecoder().decode(await run([Deno.execPath(), "info", "--json"])),
+  );
+  const denoDir = await Deno.makeTempDir({ prefix: "mod_test_deno_dir_" });
+  const registry = join(denoDir, "npm", "registry.npmjs.org");
+  await Deno.mkdir(registry, { recursive: true });
+  await run(["cp", "-r", join(npmCache, "registry.npmjs.org", "hono"), registry]);
+  try {
+    for (
+      const args of [["run", "--cached-only", "-A", MOD, "--help"], ["task", "start", "--help"]]
+    ) {
+      const output = await new Deno.Command(Deno.execPath(), {
+        args,
+        cwd: new URL("..", import.meta.url).pathname,
+        env: { NO_COLOR: "1", DENO_DIR: denoDir, DENO_NO_UPDATE_CHECK: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(output.stderr);
+      assert.equal(output.code, 0, `deno ${args.join(" ")}: ${stderr}`);
+      assert.doesNotMatch(stderr, /Download/, `deno ${args.join(" ")} downloads nothing`);
+      assert.match(new TextDecoder().decode(output.stdout), /Usage: videorecorder/);
+    }
+  } finally {
+    await Deno.remove(denoDir, { recursive: true });
+  }
+});

@@ -1,5 +1,5 @@
 /** Helpers for the control-page tests: the real program in a child process, page probes. */
-import type { Page } from "playwright-core";
+import type { Page } from "../_playwright.ts";
 import { waitFor } from "../_helpers.ts";
 
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;

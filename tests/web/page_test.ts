@@ -4,7 +4,7 @@
  * in the browser, not in Deno.
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
+import type { Page } from "../_playwright.ts";
 import { launchBrowser, TEST_OUTPUT } from "../_browser.ts";
 import { FAKE_BIN, waitFor } from "../_helpers.ts";
 import {
