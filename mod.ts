@@ -18,7 +18,7 @@ import { Dashcam } from "./src/dashcam.ts";
 import { PiHealthReader, piHealthReport } from "./src/health/pi_health.ts";
 import { createApp } from "./src/server/app.ts";
 import { type Credentials, resolveCredentials } from "./src/server/auth.ts";
-import { listen, reachableUrls } from "./src/server/listen.ts";
+import { listen, type Listening, reachableUrls } from "./src/server/listen.ts";
 import { LivenessCheck } from "./src/systemd/liveness_check.ts";
 import { SystemdNotifier } from "./src/systemd/systemd_notifier.ts";
 import { startWatchdog } from "./src/systemd/watchdog.ts";
@@ -61,14 +61,15 @@ export async function main(args: string[]): Promise<number> {
   );
 
   const piHealth = new PiHealthReader();
+  let server: Listening | undefined;
   const app = createApp({
     dashcam,
     startedAt,
     credentials,
     configFile: config.configFile ?? defaultConfigFile(env),
     health: async () => piHealthReport(await piHealth.read()),
+    http: () => server?.status() ?? null,
   });
-  let server;
   try {
     server = listen(app, dashcam.streams, { host: config.host, port: config.port });
   } catch (error) {

@@ -5,6 +5,7 @@ import type { Dashcam, DashcamStatus } from "../dashcam.ts";
 import type { RecorderStatus } from "../recorder/segment_recorder.ts";
 import { type Credentials, requireCredentials, sameOriginOnly } from "./auth.ts";
 import { clipsRoutes } from "./clips_routes.ts";
+import type { ListenStatus } from "./listen.ts";
 import { settingsRoutes } from "./settings_routes.ts";
 
 /** What the routes need; `mod.ts` builds and owns each part. */
@@ -20,6 +21,8 @@ export interface AppOptions {
   health?: () => Promise<Record<string, unknown> | null>;
   /** Directory holding the control page. Default: `web/` beside `src/`. */
   webDir?: string;
+  /** The HTTP server's own state and restarts (`Listening.status()`), for the status. */
+  http?: () => ListenStatus | null;
 }
 
 // Beside the code, through import.meta: works the same inside a `deno compile` binary
@@ -66,6 +69,7 @@ export function createApp(options: AppOptions): Hono {
     c.json({
       ...statusReport(dashcam.status(), dashcam.live.hub.consumers, options.startedAt),
       health: (await options.health?.()) ?? null,
+      http: httpReport(options.http?.() ?? null),
     }));
 
   app.post("/api/recording/start", async (c) => {
@@ -188,6 +192,18 @@ export function statusReport(
       })),
     },
     uptime_s: Math.round((Date.now() - startedAt) / 1000),
+  };
+}
+
+/** The HTTP server's part of the status: null when the app is not served by `listen`. */
+function httpReport(status: ListenStatus | null): Record<string, unknown> | null {
+  if (!status) return null;
+  return {
+    state: status.state,
+    restarts: status.restarts,
+    last_error: status.lastError,
+    since: status.since,
+    retry_at: status.retryAt,
   };
 }
 

@@ -95,6 +95,13 @@ Deno.test("videorecorder.service is restarted when stalled and gives ffmpeg time
   );
 });
 
+Deno.test("videorecorder.service raises the descriptor limit above the default 1024", async () => {
+  // ~1000 idle sockets used up the default soft limit and the recorder's descriptors (issue 10).
+  const service = serviceSettings(await Deno.readTextFile(UNIT));
+  const files = Number(service.get("LimitNOFILE"));
+  assert.ok(files >= 4096, `LimitNOFILE=${service.get("LimitNOFILE")}`);
+});
+
 Deno.test("config.example.json is a valid config for the app", async () => {
   const home = await Deno.makeTempDir({ prefix: "config_home_" });
   try {
