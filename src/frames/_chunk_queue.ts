@@ -18,11 +18,22 @@ export class ChunkQueue {
   push(chunk: Uint8Array): void {
     this.#chunks.push(chunk);
     this.#end += chunk.byteLength;
-    // Many tiny chunks would make every lookup walk a long list; merge them (rare: pipes
-    // deliver up to 64 KiB at a time).
-    if (this.#chunks.length > 64) {
-      const merged = this.copy(this.#base, this.#end);
-      this.#chunks = [merged];
+    // Many tiny chunks would make every lookup walk a long list (pipes deliver up to 64 KiB at
+    // a time, but a writer that flushes each byte delivers one). Merge the last two while both
+    // are small and the older is at most twice the newer, like a binary counter: small chunks
+    // after the last big one more than halve in size each, so there are at most ~17 of them,
+    // and a byte is copied a few times, not at every merge (copying all that is held every
+    // few chunks made a big frame arriving in tiny pieces quadratic).
+    const chunks = this.#chunks;
+    while (chunks.length >= 2) {
+      const last = chunks[chunks.length - 1];
+      const prev = chunks[chunks.length - 2];
+      if (prev.byteLength >= MERGE_BELOW || last.byteLength >= MERGE_BELOW) break;
+      if (prev.byteLength > 2 * last.byteLength) break;
+      const merged = new Uint8Array(prev.byteLength + last.byteLength);
+      merged.set(prev);
+      merged.set(last, prev.byteLength);
+      chunks.splice(chunks.length - 2, 2, merged);
     }
   }
 
@@ -66,7 +77,12 @@ export class ChunkQueue {
     return out;
   }
 
-  /** Forgets whole chunks that end at or before `offset`. */
+  /**
+   * Forgets the bytes before `offset`: whole chunks, and the front of the first chunk once
+   * that is at least half of it (by copying the rest, which costs no more than the bytes it
+   * frees). Without the latter, a merged or big chunk pins everything before a frame that
+   * starts inside it, for as long as that frame is being built.
+   */
   discardBefore(offset: number): void {
     let drop = 0;
     let base = this.#base;
@@ -78,6 +94,12 @@ export class ChunkQueue {
       this.#chunks.splice(0, drop);
       this.#base = base;
     }
+    const first = this.#chunks[0];
+    const cut = offset - this.#base;
+    if (first !== undefined && cut > 0 && cut * 2 >= first.byteLength) {
+      this.#chunks[0] = first.slice(cut);
+      this.#base = offset;
+    }
   }
 
   /** Bytes currently held (the memory the parser is using). */
@@ -85,3 +107,6 @@ export class ChunkQueue {
     return this.#end - this.#base;
   }
 }
+
+/** Chunks smaller than this are merged with their neighbours (see `push`). */
+const MERGE_BELOW = 64 * 1024;

@@ -78,6 +78,14 @@ export class H264AccessUnitStream extends TransformStream<Uint8Array, Frame> {
     return this.#parser.stats;
   }
 
+  /**
+   * Input bytes held between chunks: the unit being built (at most about `maxFrameBytes`)
+   * plus the chunks it spans, whatever the input.
+   */
+  get bufferedBytes(): number {
+    return this.#parser.bufferedBytes;
+  }
+
   /** The latest sequence parameter set NAL unit seen (header included, no start code). */
   get sps(): Uint8Array | undefined {
     return this.#parser.sps;
@@ -132,6 +140,10 @@ class H264Parser {
     if (sps === undefined) return undefined;
     if (this.#info?.sps !== sps) this.#info = { sps, info: parseSps(sps) };
     return this.#info.info;
+  }
+
+  get bufferedBytes(): number {
+    return this.#bytes.heldBytes;
   }
 
   push(chunk: Uint8Array, emit: (frame: Frame) => void): void {

@@ -34,7 +34,9 @@ const SOS = 0xda;
  * `Uint8Array.indexOf`, the input chunks are kept as they came, and each frame's bytes are
  * copied exactly once, into the frame. Garbage between frames is skipped, a frame cut short
  * by a new SOI or by the end of the input is dropped, and a frame over `maxFrameBytes` is
- * dropped without buffering more than that: all counted in {@linkcode stats}.
+ * dropped without buffering more than that: all counted in {@linkcode stats}. Whatever the
+ * input, what is held is the frame being built (and the chunks it spans), see
+ * {@linkcode bufferedBytes}.
  *
  * @example
  * ```ts
@@ -43,7 +45,7 @@ const SOS = 0xda;
  * ```
  */
 export class JpegFrameStream extends TransformStream<Uint8Array, Frame> {
-  #stats: FrameParserStats;
+  #parser: JpegParser;
 
   constructor(options: JpegFrameStreamOptions = {}) {
     const parser = new JpegParser(options);
@@ -51,12 +53,20 @@ export class JpegFrameStream extends TransformStream<Uint8Array, Frame> {
       transform: (chunk, controller) => parser.push(chunk, (frame) => controller.enqueue(frame)),
       flush: () => parser.end(),
     });
-    this.#stats = parser.stats;
+    this.#parser = parser;
   }
 
   /** Live counters: frames emitted, garbage bytes skipped, truncated and oversized frames. */
   get stats(): Readonly<FrameParserStats> {
-    return this.#stats;
+    return this.#parser.stats;
+  }
+
+  /**
+   * Input bytes held between chunks: the frame being built (at most about `maxFrameBytes`)
+   * plus the chunks it spans, whatever the input.
+   */
+  get bufferedBytes(): number {
+    return this.#parser.bufferedBytes;
   }
 }
 
@@ -81,11 +91,18 @@ class JpegParser {
     this.#now = options.now ?? Date.now;
   }
 
+  get bufferedBytes(): number {
+    return this.#bytes.heldBytes;
+  }
+
   push(chunk: Uint8Array, emit: (frame: Frame) => void): void {
     if (chunk.byteLength === 0) return;
     this.#bytes.push(chunk);
     while (this.#step(emit));
-    if (this.#state === State.Seek) this.#bytes.discardBefore(this.#pos);
+    // Nothing before the current frame's SOI can be part of a frame any more (a frame cut
+    // short by a new SOI moves `#start`; before, only a finished frame let its bytes go, so
+    // cut frames piled up forever). What is held is the frame being built, capped below.
+    this.#bytes.discardBefore(this.#state === State.Seek ? this.#pos : this.#start);
   }
 
   end(): void {

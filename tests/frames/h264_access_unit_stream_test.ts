@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { H264AccessUnitStream } from "../../src/frames/h264_access_unit_stream.ts";
 import type { Frame } from "../../src/frames/frame.ts";
 import { collect, concat, run } from "../_helpers.ts";
+import { chain, feed, MiB, noise, repeated } from "./_feed.ts";
 
 interface EncodeOptions {
   size?: string;
@@ -399,6 +400,99 @@ Deno.test("H264AccessUnitStream drops oversized units, every slice of them", asy
   assert.equal(capped.stats.oversized, 2 * (slicedUnits.length - small.length));
   assert.equal(capped.stats.truncated, 0);
   assert.equal(capped.stats.garbageBytes, 0);
+});
+
+Deno.test("H264AccessUnitStream holds a bounded buffer on every pathological input", async () => {
+  // Each input is tens of MB, fed in 64 KiB chunks, then a good stream: the parser holds about
+  // one unit (or the cap) plus the chunks it spans, and the units after the garbage come out.
+  const chunk = 64 * 1024;
+  const cap = 1 * MiB;
+  const fill = (byte: number, length: number) => new Uint8Array(length).fill(byte);
+  const inputs: { name: string; chunks: Iterable<Uint8Array>; bound: number }[] = [
+    {
+      name: "no start code ever",
+      chunks: repeated(Uint8Array.of(0x55), 32 * MiB, chunk),
+      bound: 2 * chunk,
+    },
+    { name: "zeros", chunks: repeated(Uint8Array.of(0), 16 * MiB, chunk), bound: 2 * chunk },
+    // One giant IDR slice, and one giant SPS (parameter sets alone never end a unit).
+    {
+      name: "one giant NAL",
+      chunks: chain(
+        [Uint8Array.of(0, 0, 0, 1, 0x65, 0x88)],
+        repeated(Uint8Array.of(0x55), 32 * MiB, chunk),
+      ),
+      bound: cap + 2 * chunk,
+    },
+    {
+      name: "endless parameter sets",
+      chunks: repeated(concat(Uint8Array.of(0, 0, 1, 0x67), fill(0x55, 1000)), 32 * MiB, chunk),
+      bound: cap + 2 * chunk,
+    },
+    // Start codes that never begin a unit: orphan slices (first_mb_in_slice not 0), bad NALs.
+    {
+      name: "orphan slices",
+      chunks: repeated(
+        concat(Uint8Array.of(0, 0, 1, 0x41, 0x5a), fill(0x55, 1000)),
+        32 * MiB,
+        chunk,
+      ),
+      bound: 2 * chunk,
+    },
+    {
+      name: "forbidden NALs",
+      chunks: repeated(concat(Uint8Array.of(0, 0, 1, 0xe5), fill(0x55, 100)), 16 * MiB, chunk),
+      bound: 2 * chunk,
+    },
+    {
+      name: "type 0 NALs",
+      chunks: repeated(Uint8Array.of(0, 0, 1, 0), 16 * MiB, chunk),
+      bound: 2 * chunk,
+    },
+    {
+      name: "an AUD storm",
+      chunks: repeated(Uint8Array.of(0, 0, 0, 1, 0x09, 0xf0), 16 * MiB, chunk),
+      bound: 2 * chunk,
+    },
+    {
+      name: "huge units",
+      chunks: repeated(
+        concat(Uint8Array.of(0, 0, 0, 1, 0x09, 0xf0, 0, 0, 0, 1, 0x65, 0x88), fill(0x55, 3 * MiB)),
+        32 * MiB,
+        chunk,
+      ),
+      bound: cap + 2 * chunk,
+    },
+    { name: "random bytes", chunks: noise(32 * MiB, chunk), bound: cap + 2 * chunk },
+    {
+      name: "orphan slices in 100-byte chunks",
+      chunks: repeated(concat(Uint8Array.of(0, 0, 1, 0x41, 0x5a), fill(0x55, 1000)), 4 * MiB, 100),
+      bound: 8 * 1024,
+    },
+    {
+      name: "orphan slices in 4 MiB chunks",
+      chunks: repeated(
+        concat(Uint8Array.of(0, 0, 1, 0x41, 0x5a), fill(0x55, 1000)),
+        32 * MiB,
+        4 * MiB,
+      ),
+      bound: 8 * 1024,
+    },
+  ];
+  const good = await encode({ frames: 40, gop: 10 });
+  const units = await ffmpegUnits(good);
+  for (const { name, chunks, bound } of inputs) {
+    const parser = new H264AccessUnitStream({ maxFrameBytes: cap });
+    const { frames, maxBuffered, bytes } = await feed(parser, chain(chunks, [good]));
+    assert.ok(maxBuffered <= bound, `${name}: held ${maxBuffered} bytes, bound ${bound}`);
+    // The garbage may swallow the first good unit (a slice right after parameter sets
+    // continues their unit); the rest come out whole.
+    assert.ok(frames.length >= units.length - 1, `${name}: ${frames.length} units after it`);
+    assertUnits(frames.slice(-30), units.slice(-30), `${name}:`);
+    const { garbageBytes, truncated, oversized } = parser.stats;
+    assert.ok(garbageBytes + truncated + oversized > 0, `${name}: nothing counted`);
+    assert.ok(bytes > 4 * MiB);
+  }
 });
 
 Deno.test("H264AccessUnitStream numbers units and stamps capture time", async () => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { JpegFrameStream } from "../../src/frames/jpeg_frame_stream.ts";
 import type { Frame } from "../../src/frames/frame.ts";
 import { collect, concat, makeJpegs } from "../_helpers.ts";
+import { chain, feed, MiB, noise, repeated } from "./_feed.ts";
 
 const jpegs = await makeJpegs(3);
 
@@ -100,4 +101,91 @@ Deno.test("JpegFrameStream keeps an EXIF thumbnail inside its frame", async () =
 
 Deno.test("JpegFrameStream rejects a non-positive size cap", () => {
   assert.throws(() => new JpegFrameStream({ maxFrameBytes: 0 }), RangeError);
+});
+
+Deno.test("JpegFrameStream holds a bounded buffer on every pathological input", async () => {
+  // Each input is tens of MB, fed in 64 KiB chunks (as a pipe delivers them), then whole
+  // frames: the parser holds about one frame (or the cap) plus the chunks it spans, and the
+  // frames after the garbage still come out.
+  const chunk = 64 * 1024;
+  const cap = 1 * MiB;
+  const full = jpegs[1];
+  const tail = Uint8Array.of(0xff, 0xd9);
+  const inputs: { name: string; chunks: Iterable<Uint8Array>; bound: number }[] = [
+    // The issue's camera: the first half of a JPEG, again and again (a new SOI before the EOI).
+    {
+      name: "frames cut in the scan",
+      chunks: repeated(full.subarray(0, full.length >> 1), 32 * MiB, chunk),
+      bound: 2 * chunk,
+    },
+    {
+      name: "frames cut in a header",
+      chunks: repeated(full.subarray(0, 20), 16 * MiB, chunk),
+      bound: 2 * chunk,
+    },
+    {
+      name: "an SOI storm",
+      chunks: repeated(Uint8Array.of(0xff, 0xd8), 16 * MiB, chunk),
+      bound: 2 * chunk,
+    },
+    // A scan that never ends, and one valid-looking frame of APP0 segments that never ends.
+    {
+      name: "no EOI ever",
+      chunks: chain(
+        [Uint8Array.of(0xff, 0xd8, 0xff, 0xda, 0, 2)],
+        repeated(Uint8Array.of(0x55), 32 * MiB, chunk),
+      ),
+      bound: cap + 2 * chunk,
+    },
+    {
+      name: "endless headers",
+      chunks: chain(
+        [Uint8Array.of(0xff, 0xd8)],
+        repeated(
+          concat(Uint8Array.of(0xff, 0xe0, 0xff, 0xff), new Uint8Array(0xfffd)),
+          32 * MiB,
+          chunk,
+        ),
+      ),
+      bound: cap + 2 * chunk,
+    },
+    {
+      name: "huge frames",
+      chunks: repeated(
+        concat(
+          Uint8Array.of(0xff, 0xd8, 0xff, 0xda, 0, 2),
+          new Uint8Array(3 * MiB).fill(0x55),
+          tail,
+        ),
+        32 * MiB,
+        chunk,
+      ),
+      bound: cap + 2 * chunk,
+    },
+    { name: "random bytes", chunks: noise(32 * MiB, chunk), bound: cap + 2 * chunk },
+    // Tiny writes: chunks merge, and merged chunks must not pin what lies before a frame.
+    {
+      name: "cut frames in 100-byte chunks",
+      chunks: repeated(full.subarray(0, full.length >> 1), 4 * MiB, 100),
+      bound: 4 * full.length,
+    },
+    // Big reads: a chunk is let go of up to the frame that starts near its end.
+    {
+      name: "cut frames in 4 MiB chunks",
+      chunks: repeated(full.subarray(0, full.length >> 1), 32 * MiB, 4 * MiB),
+      bound: 4 * full.length,
+    },
+  ];
+  for (const { name, chunks, bound } of inputs) {
+    const stream = new JpegFrameStream({ maxFrameBytes: cap });
+    // Enough whole frames after it that a false frame start in the garbage cannot hide them all.
+    const good = Array.from({ length: 40 }, (_, i) => jpegs[i % jpegs.length]);
+    const { frames, maxBuffered, bytes } = await feed(stream, chain(chunks, good));
+    assert.ok(maxBuffered <= bound, `${name}: held ${maxBuffered} bytes, bound ${bound}`);
+    assert.ok(frames.length >= good.length - 2, `${name}: ${frames.length} frames after it`);
+    assertFrames(frames.slice(-30), good.slice(-30));
+    const { garbageBytes, truncated, oversized } = stream.stats;
+    assert.ok(garbageBytes + truncated + oversized > 0, `${name}: nothing counted`);
+    assert.ok(bytes > 4 * MiB);
+  }
 });
