@@ -153,7 +153,9 @@ export class Dashcam {
   /** Starts the camera, loop recording, and recording when the config says so. */
   start(): Promise<void> {
     return this.#serial(async () => {
-      await this.#pipeline.recorder.recover(); // clips a power cut left open, before listing
+      // Clips a power cut left open are repaired in the background: recording and the page
+      // must not wait for hundreds of remuxes.
+      void this.#pipeline.recorder.recover();
       this.#pipeline.camera.start();
       this.#guard.start();
       await this.#guard.check(); // limits first: a full card must not start a clip

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import type { Frame } from "../frames/frame.ts";
 import type { FrameHub } from "../frames/frame_hub.ts";
 import {
   type BackoffOptions,
@@ -37,6 +38,8 @@ export interface SegmentRecorderOptions {
   graceMs?: number;
   /** Print ffmpeg's warnings on our stderr. */
   echoStderr?: boolean;
+  /** How long one save (fsync, rename) may take before it counts as failed. Default 30 s. */
+  saveTimeoutMs?: number;
 }
 
 /** A clip on disk, closed and synced. */
@@ -65,6 +68,15 @@ export interface RecorderStatus extends Omit<ProcessStatus, "state"> {
   /** The clip being written: its file and start time (null until its first frame). */
   current: { seq: number; file: string; start: number | null } | null;
   lastClip: SavedClip | null;
+  /** Closed clips waiting to be synced and renamed. */
+  saving: number;
+  /** Clips a crash or power cut left open, waiting to be repaired (in the background). */
+  repairing: number;
+  /**
+   * What is wrong with recording although ffmpeg runs, as a sentence: a clip open far longer
+   * than the clip length, or closed clips not getting saved. Null while clips close and save.
+   */
+  fault: string | null;
 }
 
 /**
@@ -91,8 +103,20 @@ export class SegmentRecorder {
   #segments = 0;
   #lastClip: SavedClip | null = null;
   #lastError: string | null = null;
-  /** Clips being synced and renamed, in order. */
+  /** Closed clips being synced and renamed, in order. */
   #saving: Promise<void> = Promise.resolve();
+  /** Sequence numbers queued for saving or repair: a file there is no stray, whatever its name. */
+  readonly #pending = new Map<number, { since: number }>();
+  /** Clips a crash or power cut left open, repaired one at a time apart from the saves. */
+  readonly #strays = new Map<number, { start: number; ext: ClipExtension }>();
+  #repairing: Promise<void> | null = null;
+  /** A save failed (card away?): look for clips left under their recording name. */
+  #strayScanDue = false;
+  /** How long the current clip has been open while frames arrived, ms (camera gaps excluded). */
+  #openMs = 0;
+  #lastFrameTime: number | null = null;
+  /** Keyframes since the current clip reached its length (ffmpeg should have cut at the first). */
+  #keyframesPastLength = 0;
   #recording = false;
 
   constructor(options: SegmentRecorderOptions) {
@@ -128,7 +152,10 @@ export class SegmentRecorder {
     return this.#recording;
   }
 
-  /** Starts recording (no-op when recording). Clips left open by a crash are kept first. */
+  /**
+   * Starts recording (no-op when recording). Clips a crash left open are queued for repair
+   * first, so their numbers are never reused, but recording does not wait for the repairs.
+   */
   async start(): Promise<void> {
     if (this.#recording) return;
     this.#recording = true;
@@ -137,11 +164,13 @@ export class SegmentRecorder {
   }
 
   /**
-   * Names and repairs clips a power cut (or a missing card) left under their recording name.
-   * Recording does this itself; call it at launch so they are listed even when not recording.
+   * Names and repairs clips a power cut (or a missing card) left under their recording name;
+   * resolves once they are repaired. Recording does this itself, in the background; call it at
+   * launch so they are listed even when not recording.
    */
-  recover(): Promise<void> {
-    return this.#recording ? this.#saving : this.#adoptStrays();
+  async recover(): Promise<void> {
+    await this.#adoptStrays();
+    await this.#repairing;
   }
 
   /** Stops recording, closing the current clip properly; resolves once it is saved. */
@@ -163,7 +192,39 @@ export class SegmentRecorder {
       segments: this.#segments,
       current: this.#recording ? this.#current : null,
       lastClip: this.#lastClip,
+      saving: this.#pending.size - this.#strays.size,
+      repairing: this.#strays.size,
+      fault: this.#fault(),
     };
+  }
+
+  /** A clip open too long, or a save stuck for longer than a save may take. */
+  #fault(): string | null {
+    if (this.#recording && this.#overdue()) {
+      return `Clip ${this.#current?.file ?? ""} has been open for ${
+        Math.round(this.#openMs / 1000)
+      } s, clips are ${this.#options.segmentSeconds} s`;
+    }
+    const now = Date.now();
+    for (const [seq, { since }] of this.#pending) {
+      if (this.#strays.has(seq)) continue;
+      const waited = now - since;
+      if (waited > (this.#options.saveTimeoutMs ?? 30_000)) {
+        return `Clip ${recordingFileName(seq, this.#ext)} has waited ${
+          Math.round(waited / 1000)
+        } s to be saved`;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Whether ffmpeg stopped cutting clips: it cuts at the first keyframe after the clip length,
+   * so a clip still open 10 s past its length and three keyframes after it is a fault.
+   */
+  #overdue(): boolean {
+    const lengthMs = this.#options.segmentSeconds * 1000;
+    return this.#keyframesPastLength >= 3 && this.#openMs > lengthMs + 10_000;
   }
 
   /** Copies frames from the hub into ffmpeg's stdin until ffmpeg or the recording ends. */
@@ -178,11 +239,14 @@ export class SegmentRecorder {
     const matroska = this.#matroska!;
     // ffmpeg runs: clips an earlier run could not rename (card away) get their names now.
     if (this.#current) void this.#adoptStrays(this.#current.seq);
+    this.#resetOpenTime();
+    this.#lastFrameTime = null;
     try {
       while (true) {
         const { value: frame, done } = await frames.read();
         if (done) break;
         if (this.#current && this.#current.start === null) this.#current.start = frame.time;
+        this.#countOpenTime(frame);
         // Behind (ffmpeg busy, or a fast camera)? Take what is queued into the same write: each
         // write costs an event-loop turn. In real time the queue is empty: a write per frame.
         const batch = [matroska.encode(frame)];
@@ -222,9 +286,38 @@ export class SegmentRecorder {
       file: recordingFileName(next, this.#ext),
       start: this.#matroska.wallTime(closed.end * 1000),
     };
+    this.#resetOpenTime();
     this.#save({ seq: name.seq, start, duration: closed.end - closed.start, complete: true });
-    void this.#adoptStrays(name.seq); // any older clip a missing card kept from its name
+    if (this.#strayScanDue) {
+      // A save failed (card away): older clips may have kept their recording name.
+      this.#strayScanDue = false;
+      void this.#adoptStrays(name.seq);
+    }
     return true;
+  }
+
+  /**
+   * Adds the time since the last frame to how long the clip has been open, a camera gap
+   * counting as one frame, and ends ffmpeg's run when it stopped cutting clips: a clip open
+   * far past its length means ffmpeg no longer closes them, whatever its frame counter says.
+   */
+  #countOpenTime(frame: Frame): void {
+    if (this.#lastFrameTime !== null) {
+      this.#openMs += Math.min(Math.max(frame.time - this.#lastFrameTime, 0), MAX_FRAME_GAP_MS);
+    }
+    this.#lastFrameTime = frame.time;
+    if (!frame.keyframe || this.#openMs < this.#options.segmentSeconds * 1000) return;
+    this.#keyframesPastLength++;
+    if (this.#overdue()) {
+      const fault = this.#fault();
+      this.#resetOpenTime();
+      throw new Error(`${fault}: restarting ffmpeg`);
+    }
+  }
+
+  #resetOpenTime(): void {
+    this.#openMs = 0;
+    this.#keyframesPastLength = 0;
   }
 
   /** ffmpeg is gone: if it left its clip open (crash), keep that clip under a final name. */
@@ -245,34 +338,87 @@ export class SegmentRecorder {
   }
 
   /**
-   * Finds the next sequence number, and names clips left under a recording name below
-   * `before`: open when the power was cut, or closed while the card was away (so their rename
-   * failed). They are repaired and kept.
+   * Finds the next sequence number, and queues for repair the clips left under a recording
+   * name below `before`: open when the power was cut, or closed while the card was away (so
+   * their rename failed). Clips already queued are no strays; leftovers of a repair that was
+   * cut off are removed.
    */
   async #adoptStrays(before = Infinity): Promise<void> {
-    const strays: { seq: number; start: number; ext: ClipExtension }[] = [];
+    const found: { seq: number; start: number; ext: ClipExtension }[] = [];
     try {
       for await (const entry of Deno.readDir(this.#options.output)) {
-        const name = entry.isFile ? parseClipName(entry.name) : undefined;
+        if (!entry.isFile) continue;
+        if (isRepairLeftover(entry.name) && !this.#repairing) {
+          await Deno.remove(join(this.#options.output, entry.name)).catch(() => {});
+          continue;
+        }
+        const name = parseClipName(entry.name);
         if (!name) continue;
         this.#nextSeq = Math.max(this.#nextSeq, name.seq + 1);
-        if (name.recording && name.seq < before) {
+        if (name.recording && name.seq < before && !this.#pending.has(name.seq)) {
           const info = await Deno.stat(join(this.#options.output, entry.name));
           const start = (info.birthtime ?? info.mtime)?.getTime() ?? 0;
-          strays.push({ seq: name.seq, start, ext: name.ext });
+          found.push({ seq: name.seq, start, ext: name.ext });
         }
       }
     } catch (error) {
       this.#lastError = `Cannot read ${this.#options.output}: ${messageOf(error)}`;
+      this.#strayScanDue = true;
       return;
     }
-    for (const { seq, start, ext } of strays) {
-      this.#save({ seq, start, duration: null, complete: false }, ext);
+    for (const stray of found.sort((a, b) => a.seq - b.seq)) {
+      if (this.#pending.has(stray.seq)) continue; // queued meanwhile
+      this.#pending.set(stray.seq, { since: Date.now() });
+      this.#strays.set(stray.seq, { start: stray.start, ext: stray.ext });
     }
-    await this.#saving;
+    if (this.#strays.size > 0) this.#repairing ??= this.#repairStrays();
   }
 
-  #save(clip: Omit<SavedClip, "file">, ext = this.#ext): void {
+  /** Repairs the queued strays one at a time, oldest first; saves of new clips do not wait. */
+  async #repairStrays(): Promise<void> {
+    // A Map's iteration also visits entries added while it runs.
+    for (const [seq, { start, ext }] of this.#strays) {
+      await this.#keep({ seq, start, duration: null, complete: false }, ext);
+      this.#strays.delete(seq);
+    }
+    this.#repairing = null;
+  }
+
+  /** Queues a clip ffmpeg closed (or left open when it died) to be synced and renamed. */
+  #save(clip: Omit<SavedClip, "file">): void {
+    if (this.#pending.has(clip.seq)) return;
+    this.#pending.set(clip.seq, { since: Date.now() });
+    this.#saving = this.#saving.then(() => this.#keep(clip, this.#ext));
+  }
+
+  /**
+   * Syncs and renames a clip (repairing it first when it was cut off), never throwing. One
+   * that takes longer than the save timeout counts as failed, so a stuck card cannot hold up
+   * the clips after it; it stays pending (no second save of it starts) until it ends.
+   */
+  async #keep(clip: Omit<SavedClip, "file">, ext: ClipExtension): Promise<void> {
+    const from = join(this.#options.output, recordingFileName(clip.seq, ext));
+    const saving = this.#rename(clip, ext)
+      .catch((error) => {
+        this.#lastError = `Cannot save clip ${from}: ${messageOf(error)}`;
+        this.#strayScanDue = true;
+      })
+      .finally(() => this.#pending.delete(clip.seq));
+    const timeoutMs = this.#options.saveTimeoutMs ?? 30_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<void>((resolve) =>
+      timer = setTimeout(() => {
+        this.#lastError = `Cannot save clip ${from}: the card did not answer in ${
+          timeoutMs / 1000
+        } s`;
+        resolve();
+      }, timeoutMs)
+    );
+    await Promise.race([saving, timedOut]);
+    clearTimeout(timer);
+  }
+
+  async #rename(clip: Omit<SavedClip, "file">, ext: ClipExtension): Promise<void> {
     const output = this.#options.output;
     const from = join(output, recordingFileName(clip.seq, ext));
     const folder = this.#options.clipFolder?.(clip.seq) ?? "";
@@ -280,28 +426,30 @@ export class SegmentRecorder {
       ...clip,
       file: join(folder, clipFileName(clip.seq, clip.start, ext)),
     };
-    this.#saving = this.#saving.then(async () => {
-      try {
-        if (!clip.complete) {
-          // Cut off by a crash or power cut: give it back its duration and index. A file with
-          // only a header is removed by the repair; one it cannot read keeps its bytes.
-          const repaired = await repairClip(from, ext);
-          if (repaired.frames === 0 && !await exists(from)) return;
-          saved.duration = repaired.duration;
-        }
-        await syncPath(from);
-        await Deno.rename(from, join(output, saved.file));
-        await syncPath(join(output, folder));
-        if (folder) await syncPath(output);
-        this.#segments++;
-        this.#lastClip = saved;
-        this.#lastError = null; // saving works again
-        this.#options.onClip?.(saved);
-      } catch (error) {
-        this.#lastError = `Cannot save clip ${from}: ${messageOf(error)}`;
-      }
-    });
+    if (!clip.complete) {
+      // Cut off by a crash or power cut: give it back its duration and index. A file with
+      // only a header is removed by the repair; one it cannot read keeps its bytes.
+      const repaired = await repairClip(from, ext);
+      if (repaired.frames === 0 && !await exists(from)) return;
+      saved.duration = repaired.duration;
+    }
+    await syncPath(from);
+    await Deno.rename(from, join(output, saved.file));
+    await syncPath(join(output, folder));
+    if (folder) await syncPath(output);
+    this.#segments++;
+    this.#lastClip = saved;
+    this.#lastError = null; // saving works again
+    this.#options.onClip?.(saved);
   }
+}
+
+/** A camera gap counts as this much open time: the clip holds a gap, not footage. */
+const MAX_FRAME_GAP_MS = 1000;
+
+/** A repair's temporary file (`000042.recording.mkv.repair.mkv`), left when it was cut off. */
+function isRepairLeftover(name: string): boolean {
+  return /\.repair\.(mkv|mp4)$/.test(name);
 }
 
 /** The most bytes written to ffmpeg at once when catching up. */

@@ -9,7 +9,9 @@
 /** What {@linkcode LivenessCheck} reads; `Camera` and `SegmentRecorder` fit. */
 export interface LivenessSources {
   camera: { status(): { lastFrameAt: number | null; fps: number } };
-  recorder: { status(): { recording: boolean; frames: number; segments: number } };
+  recorder: {
+    status(): { recording: boolean; frames: number; segments: number; fault?: string | null };
+  };
 }
 
 /** Options for {@linkcode LivenessCheck}. */
@@ -62,6 +64,8 @@ export class LivenessCheck {
     }
 
     const recorder = this.#sources.recorder.status();
+    // Frames may still be written while clips stop closing or saving: that is no progress.
+    if (recorder.fault) return recorder.fault;
     if (!recorder.recording) {
       this.#progress = undefined;
       return null;

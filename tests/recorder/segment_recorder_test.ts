@@ -154,6 +154,7 @@ Deno.test("SegmentRecorder names clips a power cut left open and numbers after t
   ]);
   await r.recorder.start();
   await waitFor("frames written", () => r.recorder.status().frames >= FPS);
+  await r.recorder.recover(); // repaired in the background, while recording
   await r.recorder.stop();
   const names = await listClips(r.output);
   assert.deepEqual(names.map((n) => parseClipName(n)), [

@@ -11,7 +11,7 @@ function fakeService() {
   const state = {
     now: 1_000_000,
     camera: { lastFrameAt: null as number | null, fps: 30 },
-    recorder: { recording: true, frames: 0, segments: 0 },
+    recorder: { recording: true, frames: 0, segments: 0, fault: null as string | null },
   };
   const sources: LivenessSources = {
     camera: { status: () => state.camera },
@@ -59,6 +59,19 @@ Deno.test("LivenessCheck reports a recorder that stopped writing while frames ar
   tick(1_000, 0);
   assert.equal(check.stall(), "The recorder wrote no frame for 31 s");
   state.recorder.segments++; // a clip closed: progress
+  assert.equal(check.healthy(), true);
+});
+
+Deno.test("LivenessCheck reports a recorder fault although frames are still written", () => {
+  const { state, check } = fakeService();
+  state.camera.lastFrameAt = state.now;
+  state.recorder.frames = 100;
+  assert.equal(check.healthy(), true);
+  state.recorder.fault = "Clip 000042.recording.mkv has waited 31 s to be saved";
+  state.recorder.frames = 130;
+  assert.equal(check.stall(), "Clip 000042.recording.mkv has waited 31 s to be saved");
+  assert.match(check.summary(), /^Stalled: Clip 000042/);
+  state.recorder.fault = null;
   assert.equal(check.healthy(), true);
 });
 
