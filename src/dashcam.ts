@@ -1,7 +1,9 @@
+import { join } from "node:path";
 import { Camera, type CameraStatus } from "./camera/camera.ts";
 import { type ResolvedSource, resolveSource, type SystemProbe } from "./camera/detect.ts";
 import { H264Preview, type PreviewStatus } from "./camera/h264_preview.ts";
 import { RecorderClock } from "./clock.ts";
+import { type RecordState, RecordStateTracker } from "./record_state.ts";
 import type { Config } from "./config.ts";
 import { FrameHub } from "./frames/frame_hub.ts";
 import type { Frame } from "./frames/frame.ts";
@@ -90,6 +92,7 @@ export class Dashcam {
   #blocked: RecordingBlock | null = null;
   /** Start, stop and settings changes, one at a time. */
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #recordState = new RecordStateTracker();
 
   private constructor(
     config: Config,
@@ -238,6 +241,32 @@ export class Dashcam {
       storage: this.#guard.status(),
       clock: this.clock.status(),
     };
+  }
+
+  /**
+   * What the record indicator may say (see {@linkcode RecordStateTracker}): looks at the
+   * current clip's size on disk, so "recording" means footage is being written.
+   */
+  async recordState(): Promise<RecordState> {
+    const status = this.status();
+    const { camera, recorder } = status;
+    let clip = null;
+    if (recorder.current) {
+      try {
+        const info = await Deno.stat(join(this.#config.output, recorder.current.file));
+        clip = { seq: recorder.current.seq, bytes: info.size };
+      } catch {
+        clip = { seq: recorder.current.seq, bytes: 0 }; // not created yet, or the card is away
+      }
+    }
+    return this.#recordState.update(clip, {
+      wanted: this.#wantRecording,
+      blocked: this.#blocked,
+      storage: status.storage,
+      camera,
+      recorder,
+      now: this.clock.now(), // the camera's frame times are on this clock
+    });
   }
 
   async #startRecording(): Promise<void> {

@@ -5,6 +5,7 @@ import type { Dashcam, DashcamStatus } from "../dashcam.ts";
 import type { RecorderStatus } from "../recorder/segment_recorder.ts";
 import { type Credentials, requireCredentials, sameOriginOnly } from "./auth.ts";
 import { clipsRoutes } from "./clips_routes.ts";
+import { LiveFrames } from "./live_frames.ts";
 import type { ListenStatus } from "./listen.ts";
 import { settingsRoutes } from "./settings_routes.ts";
 
@@ -52,6 +53,23 @@ export function createApp(options: AppOptions): Hono {
 
   app.get("/stream.mjpg", () => dashcam.streams.response());
 
+  // The control page's own live view: one frame per request, paced by the page.
+  const liveFrames = new LiveFrames(() => dashcam.live.hub, { now: dashcam.clock.now });
+  app.get("/live/frame.jpg", (c) => {
+    let query;
+    try {
+      query = LiveFrames.query(c.req.raw);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      return c.json({ error: `Cannot send a live frame: ${error.message}` }, 400);
+    }
+    return liveFrames.response(query);
+  });
+  app.delete("/live/frame.jpg", (c) => {
+    liveFrames.leave(c.req.query("viewer") ?? "");
+    return c.body(null, 204);
+  });
+
   app.get("/snapshot.jpg", async (c) => {
     const frame = await dashcam.live.snapshot();
     if (!frame) {
@@ -67,6 +85,7 @@ export function createApp(options: AppOptions): Hono {
 
   app.get("/api/status", async (c) =>
     c.json({
+      record: await dashcam.recordState(),
       ...statusReport(dashcam.status(), dashcam.live.hub.consumers, options.startedAt),
       health: (await options.health?.()) ?? null,
       http: httpReport(options.http?.() ?? null),
@@ -135,7 +154,7 @@ export function statusReport(
 ): Record<string, unknown> {
   const { camera, source, preview, storage } = status;
   const watching = viewers.filter((viewer) => viewer.kind === "newest");
-  const plan = storage.plan;
+  const space = storage.space;
   return {
     camera: {
       source: source.kind,
@@ -175,9 +194,12 @@ export function statusReport(
     storage: {
       ok: storage.ok,
       warning: storage.reason,
-      used_bytes: plan?.usedBytes ?? null,
-      free_bytes: plan?.freeAfter ?? null,
-      floor_bytes: plan?.floorBytes ?? null,
+      // The numbers the warning speaks of, after this check's deletions: the page shows these.
+      total_bytes: space?.totalBytes ?? null,
+      free_bytes: space?.freeBytes ?? null,
+      used_bytes: space?.usedBytes ?? null,
+      floor_bytes: space?.floorBytes ?? null,
+      max_bytes: space?.maxBytes ?? null,
       deleted: storage.deleted,
       last_check_at: storage.lastCheckAt,
       last_error: storage.lastError,
@@ -218,6 +240,9 @@ function recordingReport(status: DashcamStatus): Record<string, unknown> {
     segments: recorder.segments,
     current: recorder.current,
     last_clip: recorder.lastClip,
+    saving: recorder.saving,
+    repairing: recorder.repairing,
+    fault: recorder.fault,
     restarts: recorder.restarts,
     last_exit: recorder.lastExit,
     last_error: recorder.lastError,
