@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { ClipStore } from "./clip_store.ts";
 import type { RetentionLimits, RetentionPlan } from "./retention_policy.ts";
 import { messageOf } from "../errors.ts";
@@ -7,20 +8,34 @@ export interface RetentionGuardOptions {
   limits: RetentionLimits;
   /** How often to check between clips, so free space taken by others is noticed. Default 10 s. */
   intervalMs?: number;
+  /** How often to check while blocked, so recording resumes soon after the cause. Default 2 s. */
+  blockedIntervalMs?: number;
   /** Room to keep for the next clip. Default: the largest of the last 3 closed clips. */
   reserveBytes?: number;
-  /** The limits can no longer be met without locked clips: stop recording. */
-  onBlocked?: (plan: RetentionPlan) => void;
-  /** The limits can be met again (clips were unlocked or deleted). */
-  onCleared?: (plan: RetentionPlan) => void;
+  /**
+   * Recording cannot go on: the limits cannot be met without locked clips, the disk is full,
+   * or the output folder cannot be read or written (card missing or read-only). `status.reason`
+   * says which.
+   */
+  onBlocked?: (status: RetentionStatus) => void;
+  /** Recording can go on again (clips were unlocked or deleted, the card is back). */
+  onCleared?: (status: RetentionStatus) => void;
 }
 
 /** The guard's state for `/api/status`. */
 export interface RetentionStatus {
-  /** False while the limits cannot be met: recording should stay stopped. */
+  /**
+   * False while recording cannot go on: the limits cannot be met, or the output folder cannot
+   * be read or written. Recording should stay stopped.
+   */
   ok: boolean;
-  /** Why not, when `ok` is false. */
+  /** Why not, when `ok` is false, as one sentence whose numbers are the ones below. */
   reason: string | null;
+  /**
+   * The disk after this check's deletions, and the limits in bytes: the one set of numbers
+   * the status, the page and `reason` all use. Null before the first successful check.
+   */
+  space: StorageSpace | null;
   /** Clips deleted since start. */
   deleted: number;
   /** The last plan, or null before the first check. */
@@ -29,10 +44,27 @@ export interface RetentionStatus {
   lastError: string | null;
 }
 
+/** Storage numbers after a check, in bytes. */
+export interface StorageSpace {
+  totalBytes: number;
+  freeBytes: number;
+  /** Size of all clips left, locked ones and the one being written included. */
+  usedBytes: number;
+  /** The free-space floor (`--min-free` resolved), or null. */
+  floorBytes: number | null;
+  /** The cap on all clips (`--max-storage`), or null. */
+  maxBytes: number | null;
+}
+
+/** The file a check creates and removes to learn whether the output folder can be written. */
+const WRITE_PROBE = ".write-probe";
+
 /**
  * Runs loop recording: {@linkcode ClipStore.enforce} every `intervalMs` and whenever
  * {@linkcode RetentionGuard.check} is called (after each clip), one check at a time, and
- * says when the limits become impossible (`onBlocked`) or possible again (`onCleared`).
+ * says when recording cannot go on (`onBlocked`) or can again (`onCleared`). Besides the limits,
+ * each check creates and removes a file in the output folder: statfs does not say that a card
+ * went read-only (or a folder immutable), and the recorder would otherwise fail there unseen.
  *
  * @example
  * ```ts
@@ -46,12 +78,14 @@ export interface RetentionStatus {
 export class RetentionGuard {
   readonly #store: ClipStore;
   readonly #options: RetentionGuardOptions;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #running = false;
   #checking: Promise<RetentionPlan | null> | null = null;
   #again = false;
   #status: RetentionStatus = {
     ok: true,
     reason: null,
+    space: null,
     deleted: 0,
     plan: null,
     lastCheckAt: null,
@@ -63,16 +97,23 @@ export class RetentionGuard {
     this.#options = options;
   }
 
-  /** Checks now, then every `intervalMs`, until {@linkcode RetentionGuard.stop}. */
+  /** Checks now, then every `intervalMs` (`blockedIntervalMs` while blocked), until stopped. */
   start(): void {
-    if (this.#timer !== undefined) return;
-    this.#timer = setInterval(() => void this.check(), this.#options.intervalMs ?? 10_000);
-    void this.check();
+    if (this.#running) return;
+    this.#running = true;
+    const tick = async () => {
+      await this.check();
+      if (!this.#running) return;
+      const { intervalMs = 10_000, blockedIntervalMs = 2_000 } = this.#options;
+      this.#timer = setTimeout(tick, this.#status.ok ? intervalMs : blockedIntervalMs);
+    };
+    void tick();
   }
 
   /** Stops the timer and waits for a check under way. */
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
+    this.#running = false;
+    clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#again = false;
     await this.#checking;
@@ -80,8 +121,8 @@ export class RetentionGuard {
 
   /**
    * Enforces the limits now. A call during a check runs one more check after it (a clip may
-   * have closed meanwhile); resolves with that plan, or null when enforcing failed (see
-   * `status().lastError`). Never rejects.
+   * have closed meanwhile); resolves with that plan, or null when the folder could not be
+   * read (see `status().lastError`). Never rejects.
    */
   check(): Promise<RetentionPlan | null> {
     if (this.#checking) {
@@ -105,25 +146,49 @@ export class RetentionGuard {
 
   async #enforce(): Promise<RetentionPlan | null> {
     const status = this.#status;
-    let plan;
+    const before = status.lastCheckAt === null ? null : status.ok;
+    let plan: RetentionPlan | null = null;
     try {
       plan = await this.#store.enforce(this.#options.limits, {
         reserveBytes: this.#options.reserveBytes,
       });
+      status.deleted += plan.delete.length;
+      status.plan = plan;
+      status.space = {
+        totalBytes: plan.totalBytes,
+        freeBytes: plan.freeAfter,
+        usedBytes: plan.keptBytes,
+        floorBytes: plan.floorBytes,
+        maxBytes: this.#options.limits.maxBytes ?? null,
+      };
+      await this.#probeWrite();
+      status.ok = plan.ok;
+      status.reason = plan.reason ?? null;
+      status.lastError = null;
     } catch (error) {
-      status.lastError = `Cannot enforce the storage limits: ${messageOf(error)}`;
-      status.lastCheckAt = Date.now();
-      return null;
+      const message = messageOf(error);
+      status.ok = false;
+      status.reason = status.lastError = message.startsWith("Cannot ")
+        ? message
+        : `Cannot use the output folder ${this.#store.output}: ${message}`;
     }
-    const before = status.plan === null ? null : status.ok;
-    status.plan = plan;
     status.lastCheckAt = Date.now();
-    status.lastError = null;
-    status.deleted += plan.delete.length;
-    status.ok = plan.ok;
-    status.reason = plan.reason ?? null;
-    if (!plan.ok && before !== false) this.#options.onBlocked?.(plan);
-    if (plan.ok && before === false) this.#options.onCleared?.(plan);
+    if (!status.ok && before !== false) this.#options.onBlocked?.(this.status());
+    if (status.ok && before === false) this.#options.onCleared?.(this.status());
     return plan;
+  }
+
+  /** Creates and removes a file: fails on a read-only card or folder, as the recorder would. */
+  async #probeWrite(): Promise<void> {
+    const path = join(this.#store.output, WRITE_PROBE);
+    try {
+      await Deno.writeFile(path, new Uint8Array(0));
+      await Deno.remove(path);
+    } catch (error) {
+      const message = `Cannot write to the output folder ${this.#store.output}: ${
+        messageOf(error)
+      }`;
+      throw new Error(message, { cause: error });
+    }
   }
 }

@@ -44,6 +44,8 @@ export interface RetentionPlan {
   ok: boolean;
   /** Why the limits cannot be met; set when `ok` is false. */
   reason?: string;
+  /** Size of the disk. */
+  totalBytes: number;
   /** Total size of all clips now. */
   usedBytes: number;
   /** Total size of the clips left after the deletions. */
@@ -99,18 +101,27 @@ export function planRetention(input: RetentionInput): RetentionPlan {
     free += clip.size;
   }
   if (underCap() && aboveFloor()) {
-    return { delete: remove, ok: true, usedBytes, keptBytes: kept, freeAfter: free, floorBytes };
+    return {
+      delete: remove,
+      ok: true,
+      totalBytes: disk.totalBytes,
+      usedBytes,
+      keptBytes: kept,
+      freeAfter: free,
+      floorBytes,
+    };
   }
 
   const reasons: string[] = [];
   if (!underCap()) reasons.push(capReason(clips, maxBytes!, reserve));
   if (!aboveFloor()) {
-    reasons.push(floorReason(free, floorBytes!, limits.minFree!, reserve, deletable.length > 0));
+    reasons.push(floorReason(disk.freeBytes, free, floorBytes!, limits.minFree!, reserve));
   }
   return {
     delete: [],
     ok: false,
     reason: reasons.join("; "),
+    totalBytes: disk.totalBytes,
     usedBytes,
     keptBytes: usedBytes,
     freeAfter: disk.freeBytes,
@@ -148,20 +159,26 @@ function capReason(clips: readonly RetentionClip[], maxBytes: number, reserve: n
   } the next clip needs under ${limit}`;
 }
 
-/** Free space stays under the floor even with every deletable clip gone. */
+/**
+ * Free space stays under the floor even with every deletable clip gone. The sentence gives
+ * the free space there is now, the number the status shows beside it, and what deleting
+ * every unlocked clip would bring it to only when that differs.
+ */
 function floorReason(
-  free: number,
+  freeNow: number,
+  freeAll: number,
   floorBytes: number,
   floor: FreeSpaceFloor,
   reserve: number,
-  deletedAll: boolean,
 ): string {
-  const after = deletedAll ? " even after deleting every unlocked clip" : "";
   const limit = `the ${formatBytes(floorBytes)}` +
     ("percent" in floor ? ` (${floor.percent}% of the disk)` : "") + " free-space floor";
-  if (free < floorBytes) return `Free space is ${formatBytes(free)}${after}, under ${limit}`;
-  return `Free space is ${formatBytes(free)}${after}, leaving less than the ` +
-    `${formatBytes(reserve)} the next clip needs above ${limit}`;
+  const after = freeAll > freeNow
+    ? `, and deleting every unlocked clip would free only ${formatBytes(freeAll - freeNow)}`
+    : "";
+  if (freeAll < floorBytes) return `Free space is ${formatBytes(freeNow)}, under ${limit}${after}`;
+  return `Free space is ${formatBytes(freeNow)}, leaving less than the ` +
+    `${formatBytes(reserve)} the next clip needs above ${limit}${after}`;
 }
 
 function sum(clips: readonly RetentionClip[]): number {

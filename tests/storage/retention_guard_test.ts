@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ClipStore } from "../../src/storage/clip_store.ts";
-import { RetentionGuard } from "../../src/storage/retention_guard.ts";
-import type { RetentionPlan } from "../../src/storage/retention_policy.ts";
-import { waitFor } from "../_helpers.ts";
+import { formatBytes } from "../../src/storage/byte_size.ts";
+import { RetentionGuard, type RetentionStatus } from "../../src/storage/retention_guard.ts";
+import { run, waitFor } from "../_helpers.ts";
 import { filesIn, sampleClip, tempOutput, writeClips } from "./_clips.ts";
 
 const names = [1, 2, 3, 4].map((seq) => `00000${seq}_20261130-11${seq}000`);
@@ -13,7 +13,7 @@ Deno.test("RetentionGuard deletes on each check and reports blocked and cleared"
   await writeClips(dir.path, ...names.map((name) => `${name}.mkv`));
   const store = await ClipStore.open(dir.path);
   const size = (await sampleClip()).length;
-  const events: [string, RetentionPlan][] = [];
+  const events: [string, RetentionStatus][] = [];
   const guard = new RetentionGuard(store, {
     limits: { maxBytes: 3 * size },
     reserveBytes: size,
@@ -62,20 +62,179 @@ Deno.test("RetentionGuard checks on its timer and coalesces concurrent checks", 
     await waitFor("the timer to delete two clips", () => guard.status().deleted === 2);
     const [a, b] = await Promise.all([guard.check(), guard.check()]);
     assert.equal(a, b);
+    await guard.stop(); // no write probe in the listing
     assert.deepEqual(await filesIn(dir.path), [`${names[2]}.mkv`, `${names[3]}.mkv`, "locked"]);
   } finally {
     await guard.stop();
   }
 });
 
-Deno.test("RetentionGuard reports an error instead of throwing", async () => {
+Deno.test("RetentionGuard blocks while the output folder is missing and clears when it is back", async () => {
   await using dir = await tempOutput("retention_guard_test_");
-  const store = await ClipStore.open(join(dir.path, "output"));
-  await Deno.remove(join(dir.path, "output"), { recursive: true });
-  const guard = new RetentionGuard(store, { limits: { minFree: { percent: 1 } } });
-  assert.equal(await guard.check(), null);
-  assert.match(
-    guard.status().lastError!,
-    /^Cannot enforce the storage limits: Cannot read the free space of /,
-  );
+  const output = join(dir.path, "output");
+  const store = await ClipStore.open(output);
+  await Deno.remove(output, { recursive: true });
+  const events: string[] = [];
+  const guard = new RetentionGuard(store, {
+    limits: { minFree: { percent: 1 } },
+    onBlocked: () => events.push("blocked"),
+    onCleared: () => events.push("cleared"),
+  });
+  assert.equal(await guard.check(), null, "never rejects");
+  const missing = guard.status();
+  assert.equal(missing.ok, false);
+  assert.match(missing.lastError!, /^Cannot read the free space of /);
+  assert.equal(missing.reason, missing.lastError, "the status warns with it");
+
+  await Deno.mkdir(join(output, "locked"), { recursive: true });
+  assert.ok(await guard.check());
+  const back = guard.status();
+  assert.deepEqual([back.ok, back.reason, back.lastError], [true, null, null]);
+  assert.deepEqual(events, ["blocked", "cleared"]);
+});
+
+/** Whether this process may mount a tmpfs (root with CAP_SYS_ADMIN, as on the CI machine). */
+async function canMount(): Promise<boolean> {
+  const dir = await Deno.makeTempDir({ prefix: "retention_guard_mount_" });
+  try {
+    const mounted = await new Deno.Command("mount", {
+      args: ["-t", "tmpfs", "-o", "size=1m", "tmpfs", dir],
+      stderr: "null",
+    }).output().catch(() => null);
+    if (!mounted?.success) return false;
+    await run(["umount", dir]);
+    return true;
+  } finally {
+    await Deno.remove(dir);
+  }
+}
+const mountable = await canMount();
+
+/** An 8 MiB tmpfs (a small card), unmounted and removed on dispose. */
+async function smallDisk() {
+  const path = await Deno.makeTempDir({ prefix: "retention_guard_disk_" });
+  await run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", path]);
+  return {
+    path,
+    async [Symbol.asyncDispose]() {
+      await run(["umount", "-l", path]);
+      await Deno.remove(path);
+    },
+  };
+}
+
+/** Writes zeros to `path` until the disk is full. */
+async function fill(path: string): Promise<void> {
+  using file = await Deno.open(path, { write: true, create: true });
+  const chunk = new Uint8Array(64 * 1024);
+  try {
+    while (true) await file.write(chunk);
+  } catch (error) {
+    if (!/No space left/.test(String(error))) throw error;
+  }
+}
+
+Deno.test({
+  name: "RetentionGuard reports a full disk with the numbers the status shows",
+  ignore: !mountable,
+  async fn() {
+    await using disk = await smallDisk();
+    const output = join(disk.path, "clips");
+    await writeClips(output, `locked/${names[0]}.mkv`, `locked/${names[1]}.mkv`, `${names[2]}.mkv`);
+    const store = await ClipStore.open(output);
+    const events: string[] = [];
+    const guard = new RetentionGuard(store, {
+      limits: { minFree: { percent: 5 } },
+      onBlocked: () => events.push("blocked"),
+      onCleared: () => events.push("cleared"),
+    });
+    await guard.check();
+    assert.equal(guard.status().ok, true);
+    assert.equal(guard.status().reason, null);
+
+    // Something else fills the card: deleting the one unlocked clip cannot make room.
+    await fill(join(disk.path, "filler"));
+    await guard.check();
+    const full = guard.status();
+    assert.equal(full.ok, false);
+    const space = full.space!;
+    assert.ok(space.freeBytes < space.floorBytes!, `${space.freeBytes} < ${space.floorBytes}`);
+    assert.equal(space.floorBytes, Math.ceil(8 * 1024 * 1024 * 0.05));
+    assert.ok(
+      full.reason!.startsWith(
+        `Free space is ${formatBytes(space.freeBytes)}, under the ` +
+          `${formatBytes(space.floorBytes!)} (5% of the disk) free-space floor`,
+      ),
+      full.reason!,
+    );
+    assert.deepEqual(await filesIn(output), [`${names[2]}.mkv`, "locked"], "nothing deleted");
+    assert.deepEqual(events, ["blocked"]);
+
+    await Deno.remove(join(disk.path, "filler"));
+    await guard.check();
+    const freed = guard.status();
+    assert.deepEqual([freed.ok, freed.reason, freed.lastError], [true, null, null]);
+    assert.ok(freed.space!.freeBytes > freed.space!.floorBytes!);
+    assert.deepEqual(events, ["blocked", "cleared"]);
+  },
+});
+
+Deno.test({
+  name: "RetentionGuard blocks on a read-only card and clears when it is writable again",
+  ignore: !mountable,
+  async fn() {
+    await using disk = await smallDisk();
+    const store = await ClipStore.open(disk.path);
+    await writeClips(disk.path, `${names[0]}.mkv`);
+    const events: string[] = [];
+    const guard = new RetentionGuard(store, {
+      limits: { minFree: { percent: 5 } },
+      onBlocked: () => events.push("blocked"),
+      onCleared: () => events.push("cleared"),
+    });
+    await guard.check();
+    assert.equal(guard.status().ok, true);
+
+    // What a card's file system does after an error: statfs still answers, writes fail.
+    await run(["mount", "-o", "remount,ro", disk.path]);
+    try {
+      await guard.check();
+      const readOnly = guard.status();
+      assert.equal(readOnly.ok, false);
+      assert.match(
+        readOnly.reason!,
+        /^Cannot write to the output folder .*: Read-only file system/,
+      );
+      assert.equal(readOnly.lastError, readOnly.reason);
+      assert.deepEqual(events, ["blocked"]);
+    } finally {
+      await run(["mount", "-o", "remount,rw", disk.path]);
+    }
+    await guard.check();
+    const back = guard.status();
+    assert.deepEqual([back.ok, back.reason, back.lastError], [true, null, null]);
+    assert.deepEqual(events, ["blocked", "cleared"]);
+    assert.deepEqual(await filesIn(disk.path), [`${names[0]}.mkv`, "locked"], "no probe left");
+  },
+});
+
+Deno.test("RetentionGuard checks again soon while blocked", async () => {
+  await using dir = await tempOutput("retention_guard_test_");
+  const output = join(dir.path, "output");
+  const store = await ClipStore.open(output);
+  await Deno.remove(output, { recursive: true });
+  const guard = new RetentionGuard(store, {
+    limits: {},
+    intervalMs: 60_000,
+    blockedIntervalMs: 20,
+  });
+  guard.start();
+  try {
+    await waitFor("the first check", () => guard.status().lastCheckAt !== null);
+    assert.equal(guard.status().ok, false);
+    await Deno.mkdir(join(output, "locked"), { recursive: true });
+    await waitFor("a check on the blocked timer", () => guard.status().ok);
+  } finally {
+    await guard.stop();
+  }
 });

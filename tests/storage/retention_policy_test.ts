@@ -142,8 +142,8 @@ Deno.test("planRetention gives up when the disk is too full even with every clip
   assert.deepEqual(result.delete, []);
   assert.equal(
     result.reason,
-    "Free space is 2 GiB even after deleting every unlocked clip, " +
-      "under the 3.2 GiB (10% of the disk) free-space floor",
+    "Free space is 1 GiB, under the 3.2 GiB (10% of the disk) free-space floor, " +
+      "and deleting every unlocked clip would free only 1 GiB",
   );
 });
 
