@@ -185,9 +185,9 @@ export class RetentionGuard {
       await Deno.writeFile(path, new Uint8Array(0));
       await Deno.remove(path);
     } catch (error) {
-      const message = `Cannot write to the output folder ${this.#store.output}: ${
-        messageOf(error)
-      }`;
+      // Deno appends the call and path ("…: writefile '/x/.write-probe'"): the folder says it.
+      const reason = messageOf(error).replace(/: \w+ '[^']*'$/, "");
+      const message = `Cannot write to the output folder ${this.#store.output}: ${reason}`;
       throw new Error(message, { cause: error });
     }
   }

@@ -203,7 +203,7 @@ Deno.test({
       assert.equal(readOnly.ok, false);
       assert.match(
         readOnly.reason!,
-        /^Cannot write to the output folder .*: Read-only file system/,
+        /^Cannot write to the output folder .*: Read-only file system \(os error 30\)$/,
       );
       assert.equal(readOnly.lastError, readOnly.reason);
       assert.deepEqual(events, ["blocked"]);
