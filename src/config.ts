@@ -136,13 +136,28 @@ export const DEFAULTS: Defaults = Object.freeze({
 export class ConfigError extends Error {
   /** The setting at fault, when there is one (the page shows the message next to it). */
   readonly key?: string;
+  /**
+   * Every invalid setting when several were checked at once ({@linkcode validateSettings}),
+   * the first being this error's own message and key.
+   */
+  readonly errors: readonly SettingError[];
 
   /** Creates a `ConfigError` with a message meant for the user. */
-  constructor(message: string, options?: ErrorOptions & { key?: string }) {
+  constructor(
+    message: string,
+    options?: ErrorOptions & { key?: string; errors?: readonly SettingError[] },
+  ) {
     super(message, options);
     this.name = "ConfigError";
     this.key = options?.key;
+    this.errors = options?.errors ?? [{ field: this.key ?? null, error: message }];
   }
+}
+
+/** One invalid setting: the key (null when none is at fault) and a sentence for the user. */
+export interface SettingError {
+  field: string | null;
+  error: string;
 }
 
 /** The command line after parsing and validation, before the config file is read. */
@@ -240,7 +255,7 @@ function enumRule(values: readonly string[]): Rule {
 
 /** Bits per second: a whole number, or with a k/M suffix (powers of 1000). */
 function bitrateRule(): Rule {
-  const rule = numberRule(0, 100_000_000, { integer: true });
+  const { range: _, ...rule } = numberRule(0, 100_000_000, { integer: true });
   return {
     ...rule,
     expected: "bits per second from 0 to 100M, e.g. 6000000 or 6M",
@@ -263,6 +278,8 @@ interface Rule {
   check(value: unknown): unknown;
   /** Converts a flag's text to the JSON type; undefined when it cannot. */
   fromText(text: string): unknown;
+  /** A number rule's bounds, to say them in a field's own words. */
+  range?: { min: number; max: number; integer: boolean; aboveMin: boolean };
 }
 
 // Plain decimal notation only: Number() alone would also accept "", " 1", "0x10" and "Infinity".
@@ -282,6 +299,7 @@ function numberRule(
   return {
     type: "number",
     expected,
+    range: { min, max, integer, aboveMin },
     check(value) {
       if (typeof value !== "number" || !Number.isFinite(value)) return undefined;
       if (integer && !Number.isInteger(value)) return undefined;
@@ -653,14 +671,76 @@ export const EDITABLE_SETTINGS = [
 export type EditableSetting = typeof EDITABLE_SETTINGS[number];
 
 /**
+ * How the control page names each editable setting (its label there) and, for numbers, the
+ * unit: errors for the page use these words, not config keys.
+ */
+const PAGE_WORDS: Readonly<
+  Record<EditableSetting, { label: string; unit?: string; must?: string }>
+> = {
+  width: { label: "Width", unit: "pixels" },
+  height: { label: "Height", unit: "pixels" },
+  fps: { label: "Frame rate", unit: "frames per second" },
+  codec: { label: "Codec" },
+  quality: { label: "JPEG quality" },
+  bitrate: { label: "Bitrate", must: "from 0 to 100M bits per second, e.g. 6M (0 picks one)" },
+  intra: { label: "Keyframe interval", unit: "frames" },
+  segment: { label: "Clip length", unit: "seconds" },
+  maxStorage: { label: "Space for clips" },
+  minFree: { label: "Free space to keep" },
+  previewWidth: { label: "Live view width", unit: "pixels" },
+  previewHeight: { label: "Live view height", unit: "pixels" },
+  previewFps: { label: "Live view rate", unit: "frames per second" },
+};
+
+/** "Frame rate must be more than 0 and at most 120 frames per second, got 0". */
+function pageError(key: EditableSetting, value: unknown): string {
+  const { label, unit } = PAGE_WORDS[key];
+  const rule = RULES[key];
+  let must = PAGE_WORDS[key].must ?? rule.expected.replace(/^one of (.*), (\w+)$/, "$1 or $2");
+  if (rule.range) {
+    const { min, max, integer, aboveMin } = rule.range;
+    const after = unit ? ` ${unit}` : "";
+    must = integer
+      ? `a whole number${unit ? ` of ${unit}` : ""} from ${min} to ${max}`
+      : aboveMin
+      ? `more than ${min} and at most ${max}${after}`
+      : `from ${min} to ${max}${after}`;
+  }
+  return `${label} must be ${must}, got ${value === "" ? "nothing" : JSON.stringify(value)}`;
+}
+
+/**
  * Validates settings sent by the control page: a JSON object of editable keys with valid
- * values. Throws a {@linkcode ConfigError} whose `key` names the setting at fault.
+ * values. Every key is checked; the {@linkcode ConfigError} thrown lists each invalid one in
+ * `errors`, worded with the page's label for it ("Clip length must be from 1 to 3600
+ * seconds, got 99999"), and carries the first as its message and `key`.
  */
 export function validateSettings(input: unknown): Partial<Pick<Config, EditableSetting>> {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw new ConfigError("Invalid settings: expected a JSON object of settings");
   }
-  return checkSettings(input as Record<string, unknown>, EDITABLE_SETTINGS, "");
+  const settings: Record<string, unknown> = {};
+  const errors: SettingError[] = [];
+  for (const [key, value] of Object.entries(input)) {
+    if (!(EDITABLE_SETTINGS as readonly string[]).includes(key)) {
+      const error = (SETTING_KEYS as string[]).includes(key)
+        ? `Cannot change ${JSON.stringify(key)} from the page: set it in the config file or ` +
+          "on the command line"
+        : `Unknown setting ${JSON.stringify(key)}: expected one of ${EDITABLE_SETTINGS.join(", ")}`;
+      errors.push({ field: key, error });
+      continue;
+    }
+    const checked = RULES[key as EditableSetting].check(value);
+    if (checked === undefined) {
+      errors.push({ field: key, error: pageError(key as EditableSetting, value) });
+    } else {
+      settings[key] = checked;
+    }
+  }
+  if (errors.length > 0) {
+    throw new ConfigError(errors[0].error, { key: errors[0].field ?? undefined, errors });
+  }
+  return settings as Partial<Pick<Config, EditableSetting>>;
 }
 
 /**

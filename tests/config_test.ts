@@ -4,9 +4,11 @@ import {
   type Config,
   ConfigError,
   DEFAULTS,
+  EDITABLE_SETTINGS,
   HELP,
   loadConfig,
   parseCommandLine,
+  validateSettings,
 } from "../src/config.ts";
 
 /** Runs `fn` in a fresh temp dir that is removed afterwards. */
@@ -574,4 +576,95 @@ Deno.test("parseCommandLine checks storage limits", () => {
     message: /^Invalid --max-storage: expected a size like 20G, or empty for no cap, got "lots"$/,
   });
   assert.throws(() => parseCommandLine(["--min-free", "150%"]), { message: /^Invalid --min-free/ });
+});
+
+/** The ConfigError `fn` throws. */
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${error}`);
+    return error;
+  }
+  throw new assert.AssertionError({ message: "expected a ConfigError" });
+}
+
+Deno.test("validateSettings reports every invalid setting, each in its page label's words", () => {
+  const error = configError(() =>
+    validateSettings({
+      fps: 0,
+      width: 640,
+      segment: 99999,
+      maxStorage: "lots",
+      codec: "vp9",
+      minFree: "",
+      bitrate: "fast",
+    })
+  );
+  assert.deepEqual(error.errors, [
+    {
+      field: "fps",
+      error: "Frame rate must be more than 0 and at most 120 frames per second, got 0",
+    },
+    { field: "segment", error: "Clip length must be from 1 to 3600 seconds, got 99999" },
+    {
+      field: "maxStorage",
+      error: 'Space for clips must be a size like 20G, or empty for no cap, got "lots"',
+    },
+    { field: "codec", error: 'Codec must be auto, mjpeg or h264, got "vp9"' },
+    {
+      field: "minFree",
+      error: "Free space to keep must be a size like 1G or a percentage like 10%, got nothing",
+    },
+    {
+      field: "bitrate",
+      error: 'Bitrate must be from 0 to 100M bits per second, e.g. 6M (0 picks one), got "fast"',
+    },
+  ]);
+  assert.equal(error.message, error.errors[0].error, "the first is the message");
+  assert.equal(error.key, "fps");
+});
+
+Deno.test("validateSettings words an error for every editable setting without config keys", () => {
+  for (const key of EDITABLE_SETTINGS) {
+    const [{ field, error }] = configError(() => validateSettings({ [key]: { bad: 1 } })).errors;
+    assert.equal(field, key);
+    assert.match(error, /^[A-Z][\w ]+ must be .+, got \{"bad":1\}$/, error);
+    assert.ok(!error.includes(key) || !/[A-Z]/.test(key), `${error} does not say ${key}`);
+    assert.ok(!/undefined|expected/.test(error), error);
+  }
+  assert.equal(
+    configError(() => validateSettings({ width: 10.5 })).message,
+    "Width must be a whole number of pixels from 16 to 7680, got 10.5",
+  );
+  assert.equal(
+    configError(() => validateSettings({ quality: "80" })).message,
+    'JPEG quality must be a whole number from 1 to 100, got "80"',
+  );
+});
+
+Deno.test("validateSettings refuses settings the page cannot change, and accepts good ones", () => {
+  assert.deepEqual(configError(() => validateSettings({ host: "0.0.0.0", foo: 1 })).errors, [
+    {
+      field: "host",
+      error: 'Cannot change "host" from the page: set it in the config file or on the command line',
+    },
+    {
+      field: "foo",
+      error: `Unknown setting "foo": expected one of ${EDITABLE_SETTINGS.join(", ")}`,
+    },
+  ]);
+  assert.deepEqual(configError(() => validateSettings([])).errors, [
+    { field: null, error: "Invalid settings: expected a JSON object of settings" },
+  ]);
+  assert.deepEqual(validateSettings({ fps: 0.5, segment: 30, maxStorage: "" }), {
+    fps: 0.5,
+    segment: 30,
+    maxStorage: "",
+  });
+});
+
+Deno.test("parseCommandLine still names the flag when the page would name the label", () => {
+  assertParseError(["--segment", "99999"], /^Invalid --segment: expected a number from 1 to 3600/);
+  assertParseError(["--preview-fps", "0"], /^Invalid --preview-fps: expected a number greater/);
 });

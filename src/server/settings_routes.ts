@@ -24,7 +24,9 @@ export interface SettingsRoutesOptions {
  *
  * - `GET /` → `{ settings, file }`: the editable settings in force.
  * - `PUT /` with a JSON object of changed settings → `{ settings, applied }`, where `applied`
- *   names the parts restarted. Invalid input is 400 `{ error, field }` and changes nothing;
+ *   names the parts restarted. Invalid input is 400 `{ error, field, errors }` (`errors`
+ *   lists every invalid field as `{ field, error }`, the first also given as `error` and
+ *   `field`) and changes nothing;
  *   settings are applied first, then saved atomically, so the file never holds settings that
  *   failed to apply.
  */
@@ -40,21 +42,26 @@ export function settingsRoutes(options: SettingsRoutesOptions): Hono {
     try {
       body = await c.req.json();
     } catch {
-      return c.json({ error: "Invalid settings: the body is not JSON" }, 400);
+      const error = "Invalid settings: the body is not JSON";
+      return c.json({ error, field: null, errors: [{ field: null, error }] }, 400);
     }
     let changes;
     try {
       changes = validateSettings(body);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
-      return c.json({ error: error.message, field: error.key ?? null }, 400);
+      // The first error as before, and every one for the page to show by its field.
+      return c.json({ error: error.message, field: error.key ?? null, errors: error.errors }, 400);
     }
     let applied: Part[];
     try {
       applied = await options.apply(changes);
     } catch (error) {
-      const message = messageOf(error);
-      return c.json({ error: `Cannot apply these settings: ${message}`, field: null }, 400);
+      const message = `Cannot apply these settings: ${messageOf(error)}`;
+      return c.json(
+        { error: message, field: null, errors: [{ field: null, error: message }] },
+        400,
+      );
     }
     try {
       await saveSettings(options.configFile, changes);

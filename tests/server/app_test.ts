@@ -131,7 +131,7 @@ Deno.test("PUT /api/settings validates, applies only what changed, and saves", a
   const bad = await put({ fps: 0 });
   assert.equal(bad.status, 400);
   assert.equal(bad.body.field, "fps");
-  assert.match(bad.body.error, /^Invalid "fps": expected a number greater than 0/);
+  assert.match(bad.body.error, /^Frame rate must be more than 0 and at most 120/);
   const locked = await put({ host: "0.0.0.0" });
   assert.equal(locked.status, 400);
   assert.equal(locked.body.field, "host");
