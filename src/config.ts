@@ -181,53 +181,116 @@ export interface LoadConfigOptions {
   env?: Record<string, string | undefined>;
 }
 
-/** Usage text listing every flag with its default. */
-export const HELP: string = `Usage: videorecorder [options]
+/**
+ * The options in help order: the flag with its value's name, and its description.
+ * {@linkcode HELP} lays them out in two columns, so every description starts in one column.
+ */
+const HELP_OPTIONS: readonly (readonly [flag: string, text: string])[] = [
+  [
+    "--source KIND",
+    `auto, rpicam, v4l2, test or command; auto uses the first camera found, else the test pattern (default: ${DEFAULTS.source})`,
+  ],
+  [
+    "--command CMD",
+    'shell command for source "command"; implies --source command when --source is not given',
+  ],
+  ["--device PATH", `V4L2 device for source v4l2 (default: ${DEFAULTS.device})`],
+  ["--width PIXELS", `frame width, 16 to 7680 (default: ${DEFAULTS.width})`],
+  ["--height PIXELS", `frame height, 16 to 4320 (default: ${DEFAULTS.height})`],
+  ["--fps RATE", `frames per second, above 0 and at most 120 (default: ${DEFAULTS.fps})`],
+  ["--quality Q", `JPEG quality, 1 to 100 (default: ${DEFAULTS.quality})`],
+  ["--segment SECONDS", `clip length, 1 to 3600 (default: ${DEFAULTS.segment})`],
+  ["-f, --output DIR", `recordings directory, created if missing (default: ${DEFAULTS.output})`],
+  ["--host ADDRESS", `address the web server listens on (default: ${DEFAULTS.host})`],
+  ["--port PORT", `web server port, 0 to 65535; 0 picks a free one (default: ${DEFAULTS.port})`],
+  [
+    "--max-storage SIZE",
+    "cap on the clips' total size, e.g. 20G; the oldest unlocked clips are deleted to stay under it (default: none)",
+  ],
+  [
+    "--min-free SIZE",
+    `free space to keep on the disk, e.g. 1G or 10%; the oldest unlocked clips are deleted to keep it (default: ${DEFAULTS.minFree})`,
+  ],
+  ["--user NAME", `user name for the web page's password prompt (default: ${DEFAULTS.user})`],
+  [
+    "--password TEXT",
+    "its password; also $VIDEORECORDER_PASSWORD. Without one, a password is generated on first start, kept in the config directory (mode 0600) and printed once",
+  ],
+  ["--no-auth", "no password at all: anyone on the network controls the recorder"],
+  ["--record", "start recording at launch (default)"],
+  ["--no-record", "start with recording off"],
+  [
+    "--codec CODEC",
+    `auto, mjpeg or h264; auto is h264 for the Pi camera (its hardware encoder), mjpeg otherwise (default: ${DEFAULTS.codec})`,
+  ],
+  [
+    "--bitrate BPS",
+    `H.264 bits per second, e.g. 6000000 or 6M; 0 picks about 0.1 bit per pixel (default: ${DEFAULTS.bitrate})`,
+  ],
+  ["--intra FRAMES", `H.264 keyframe interval; 0 is one second (default: ${DEFAULTS.intra})`],
+  ["--profile NAME", `H.264 profile: baseline, main or high (default: ${DEFAULTS.profile})`],
+  ["--level LEVEL", `H.264 level: 4, 4.1 or 4.2 (default: ${DEFAULTS.level})`],
+  [
+    "--preview-width PIXELS",
+    `live view width in H.264 mode, 16 to 1920 (default: ${DEFAULTS.previewWidth})`,
+  ],
+  [
+    "--preview-height PIXELS",
+    `live view height in H.264 mode, 16 to 1080 (default: ${DEFAULTS.previewHeight})`,
+  ],
+  [
+    "--preview-fps RATE",
+    `live view rate in H.264 mode, above 0 and at most 30; decoded only while someone watches (default: ${DEFAULTS.previewFps})`,
+  ],
+  [
+    "-c, --config FILE",
+    'JSON file with any of the settings above as keys, e.g.\n{"fps": 15, "output": "/media/pi/REMOVABLE/output"}\nflags override the file; a relative output is resolved against the file\'s directory',
+  ],
+  ["-h, --help", "show this help and exit"],
+];
 
-Records a camera to clips of fixed length and serves a live view and controls over HTTP.
+/** Help lines are wrapped to fit an 80-column terminal. */
+const HELP_WIDTH = 80;
+
+/**
+ * `text` in lines of at most `width` characters, breaking at spaces (never inside
+ * "(default: …)") and at each "\n".
+ */
+function wrap(text: string, width: number): string[] {
+  return text.split("\n").flatMap((paragraph) => {
+    const lines: string[] = [];
+    let line = "";
+    const words = paragraph.replace(/\(default: /g, "(default:\0").split(" ");
+    for (const word of words.map((word) => word.replace("\0", " "))) {
+      if (line !== "" && line.length + 1 + word.length > width) {
+        lines.push(line);
+        line = word;
+      } else {
+        line = line === "" ? word : `${line} ${word}`;
+      }
+    }
+    return [...lines, line];
+  });
+}
+
+/** Usage text listing every flag with its default, descriptions aligned in one column. */
+export const HELP: string = (() => {
+  const width = Math.max(...HELP_OPTIONS.map(([flag]) => flag.length)) + 2;
+  const options = HELP_OPTIONS.flatMap(([flag, text]) =>
+    wrap(text, HELP_WIDTH - 2 - width).map((line, i) =>
+      `  ${(i === 0 ? flag : "").padEnd(width)}${line}`
+    )
+  );
+  const about = "Records a camera to clips of fixed length and serves a live view and " +
+    "controls over HTTP.";
+  return `Usage: videorecorder [options]
+
+${wrap(about, HELP_WIDTH).join("\n")}
 
 Options:
-  --source KIND      auto, rpicam, v4l2, test or command (default: ${DEFAULTS.source})
-                     auto uses the first camera found, else the test pattern
-  --command CMD      shell command for source "command"; implies --source command
-                     when --source is not given
-  --device PATH      V4L2 device for source v4l2 (default: ${DEFAULTS.device})
-  --width PIXELS     frame width, 16 to 7680 (default: ${DEFAULTS.width})
-  --height PIXELS    frame height, 16 to 4320 (default: ${DEFAULTS.height})
-  --fps RATE         frames per second, above 0 and at most 120 (default: ${DEFAULTS.fps})
-  --quality Q        JPEG quality, 1 to 100 (default: ${DEFAULTS.quality})
-  --segment SECONDS  clip length, 1 to 3600 (default: ${DEFAULTS.segment})
-  -f, --output DIR   recordings directory, created if missing (default: ${DEFAULTS.output})
-  --host ADDRESS     address the web server listens on (default: ${DEFAULTS.host})
-  --port PORT        web server port, 0 to 65535; 0 picks a free one (default: ${DEFAULTS.port})
-  --max-storage SIZE cap on the clips' total size, e.g. 20G; the oldest unlocked clips
-                     are deleted to stay under it (default: none)
-  --min-free SIZE    free space to keep on the disk, e.g. 1G or 10%; the oldest unlocked
-                     clips are deleted to keep it (default: ${DEFAULTS.minFree})
-  --user NAME        user name for the web page's password prompt (default: ${DEFAULTS.user})
-  --password TEXT    its password; also $VIDEORECORDER_PASSWORD. Without one, a password
-                     is generated on first start, kept in the config directory (mode 0600)
-                     and printed once
-  --no-auth          no password at all: anyone on the network controls the recorder
-  --record           start recording at launch (default)
-  --no-record        start with recording off
-  --codec CODEC      auto, mjpeg or h264; auto is h264 for the Pi camera (its hardware
-                     encoder), mjpeg otherwise (default: ${DEFAULTS.codec})
-  --bitrate BPS      H.264 bits per second, e.g. 6000000 or 6M; 0 picks about 0.1 bit
-                     per pixel (default: ${DEFAULTS.bitrate})
-  --intra FRAMES     H.264 keyframe interval; 0 is one second (default: ${DEFAULTS.intra})
-  --profile NAME     H.264 profile: baseline, main or high (default: ${DEFAULTS.profile})
-  --level LEVEL      H.264 level: 4, 4.1 or 4.2 (default: ${DEFAULTS.level})
-  --preview-width PIXELS   live view width in H.264 mode (default: ${DEFAULTS.previewWidth})
-  --preview-height PIXELS  live view height in H.264 mode (default: ${DEFAULTS.previewHeight})
-  --preview-fps RATE       live view rate in H.264 mode, decoded only while someone
-                           watches (default: ${DEFAULTS.previewFps})
-  -c, --config FILE  JSON file with any of the settings above as keys, e.g.
-                     {"fps": 15, "output": "/media/pi/REMOVABLE/output"}
-                     flags override the file; a relative output is resolved
-                     against the file's directory
-  -h, --help         show this help and exit
+${options.join("\n")}
 `;
+})();
 
 /** The keys a config file may hold, in help order. */
 type SettingKey = Exclude<keyof Config, "configFile">;

@@ -80,6 +80,25 @@ Deno.test("DEFAULTS is frozen and matches the documented values", () => {
   });
 });
 
+Deno.test("HELP starts every option's description in the same column, within 80 columns", () => {
+  const options = HELP.slice(HELP.indexOf("Options:\n") + "Options:\n".length).trimEnd()
+    .split("\n");
+  assert.ok(options.length > 30, `${options.length} option lines`);
+  const columns = new Set<number>();
+  for (const line of options) {
+    // "  --flag VALUE   description" or a continuation "             description".
+    const match = /^ {2}(?:(-\S.*?\S) {2,}| +)(\S.*)$/.exec(line);
+    assert.ok(match, `"${line}" is a flag with its description, or a continuation`);
+    if (match[1] !== undefined) {
+      assert.ok(!/ {2}/.test(match[1]), `"${match[1]}" is one flag, not a flag and its text`);
+    }
+    columns.add(line.length - match[2].length);
+    assert.ok(line.length <= 80, `"${line}" fits 80 columns`);
+  }
+  assert.equal(columns.size, 1, `descriptions start at columns ${[...columns]}`);
+  assert.ok(!/--max-storage SIZE cap/.test(HELP), "a flag never runs into its description");
+});
+
 Deno.test("HELP lists every flag with its default", () => {
   assert.match(HELP, /^Usage: videorecorder \[options\]/);
   for (
