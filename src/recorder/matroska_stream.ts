@@ -7,6 +7,18 @@ import { parseSps } from "../frames/h264_access_unit_stream.ts";
  * ffmpeg segmenter gets each frame with its capture time instead of stamping it on arrival:
  * frames queued while ffmpeg starts, or delayed by a busy CPU, keep their real times.
  *
+ * The stream's timeline is the capture time with two corrections, both remembered so that
+ * {@linkcode wallTime} maps any point back to the clock:
+ * - a clock jump (NTP, the phone setting the clock) is ridden over with the real time elapsed;
+ * - a gap in the frames (the camera restarting) is cut down to one frame interval. The
+ *   segmenter cuts a clip at each multiple of the clip length the timeline crosses, so a
+ *   G-second gap kept as is made G/length clips of one frame each; cut out, the clip around it
+ *   holds its full length of footage, with a jump in it. A gap is over {@linkcode GAP_MS}
+ *   (1 s) and over three usual intervals (the median of the last nine): longer than any frame
+ *   interval from 1 fps up, or at a slower rate once one interval is known; and a stall up to
+ *   1 s kept as is crosses at most one clip boundary and leaves the clip after it at least
+ *   its length less 1 s (1 s of 2 s clips), so no clip of a frame or two.
+ *
  * MJPEG frames are written as they are (`V_MJPEG`: a block header, then the frame's own
  * bytes, no copy). H.264 access units become `V_MPEG4/ISO/AVC`: the SPS/PPS of the first
  * keyframe go into `avcC`, and each NAL unit gets a 4-byte length instead of its start code.
@@ -20,12 +32,18 @@ import { parseSps } from "../frames/h264_access_unit_stream.ts";
 export class MatroskaStream {
   readonly #codec: Codec;
   readonly #monotonic: () => number;
-  /** Capture time of the first frame: timestamps count from it. */
-  #origin: number | null = null;
+  /**
+   * Capture time minus timeline time, from each point of the timeline on (`from` ascending):
+   * a new piece at each gap cut out, all shifted by a clock jump. The last is the current one.
+   */
+  readonly #pieces: { from: number; origin: number }[] = [];
   #clusterTime = -Infinity;
   #lastTime = -1;
   #lastCapture = 0;
   #lastWrite = 0;
+  /** The last intervals between frames (ms), to tell the usual one. */
+  readonly #recent: number[] = [];
+  #gaps = 0;
 
   /** `monotonic` is a clock that never jumps (default `performance.now`), to spot clock jumps. */
   constructor(codec: Codec, monotonic: () => number = () => performance.now()) {
@@ -49,23 +67,34 @@ export class MatroskaStream {
    */
   write(frame: Frame): Uint8Array[] {
     const chunks: Uint8Array[] = [];
-    if (this.#origin === null) {
-      if (!frame.keyframe) throw new RangeError("Cannot start a Matroska stream: not a keyframe");
-      this.#origin = frame.time;
-      this.#lastCapture = frame.time;
-      chunks.push(this.#header(frame));
-    }
     const written = this.#monotonic();
-    const captured = frame.time - this.#lastCapture;
-    if (this.#lastTime >= 0 && (captured < 0 || captured - (written - this.#lastWrite) > 2_000)) {
-      // Frame times jumped (NTP, or the phone set the clock): carry on from the real time
-      // elapsed, so the clip's timeline neither stops nor leaps.
-      this.#origin += captured - (written - this.#lastWrite);
+    let cut = 0;
+    if (this.#lastTime < 0) {
+      if (!frame.keyframe) throw new RangeError("Cannot start a Matroska stream: not a keyframe");
+      this.#pieces.push({ from: 0, origin: frame.time });
+      chunks.push(this.#header(frame));
+    } else {
+      let elapsed = frame.time - this.#lastCapture;
+      const real = written - this.#lastWrite;
+      if (elapsed < 0 || elapsed - real > 2_000) {
+        // Frame times jumped (NTP, or the phone set the clock): carry on from the real time
+        // elapsed, so the clip's timeline neither stops nor leaps, and map every point of it
+        // onto the new clock (clips are named by it).
+        for (const piece of this.#pieces) piece.origin += elapsed - real;
+        elapsed = real;
+      }
+      cut = this.#gapCut(elapsed);
     }
     this.#lastCapture = frame.time;
     this.#lastWrite = written;
+    const origin = this.#pieces[this.#pieces.length - 1].origin + cut;
     // Strictly increasing milliseconds: two frames parsed in the same ms stay in order.
-    const time = Math.max(Math.round(frame.time - this.#origin), this.#lastTime + 1);
+    const time = Math.max(Math.round(frame.time - origin), this.#lastTime + 1);
+    if (cut > 0) {
+      this.#pieces.push({ from: time, origin: frame.time - time });
+      if (this.#pieces.length > MAX_PIECES) this.#pieces.shift();
+      this.#gaps++;
+    }
     this.#lastTime = time;
     if (time - this.#clusterTime >= 1000) {
       this.#clusterTime = time;
@@ -86,10 +115,33 @@ export class MatroskaStream {
 
   /**
    * The capture time (frame time, ms since the epoch) of a point on the stream's timeline
-   * (ms), as of the latest frame: after a clock jump, points map onto the new clock.
+   * (ms): a frame's own time maps to its capture time, across the gaps cut out. After a clock
+   * jump, points map onto the new clock.
    */
   wallTime(timeline: number): number {
-    return timeline + this.#lastCapture - this.#lastTime;
+    // ffmpeg prints times in seconds with 6 decimals: rounded back to our millisecond grid, a
+    // clip starting on the first frame after a gap maps with that frame's piece.
+    const at = Math.round(timeline);
+    let i = this.#pieces.length - 1;
+    while (i > 0 && this.#pieces[i].from > at) i--;
+    return timeline + (this.#pieces[i]?.origin ?? 0);
+  }
+
+  /** Gaps cut out of the timeline so far. */
+  get gaps(): number {
+    return this.#gaps;
+  }
+
+  /** How much of `elapsed` ms since the last frame to cut out: all of a gap but one interval. */
+  #gapCut(elapsed: number): number {
+    // The median of the last intervals, gaps included: one outage does not move it, and a
+    // camera set below 1 fps is learnt after one interval. Before any, a gap is over 1 s.
+    const recent = this.#recent.toSorted((a, b) => a - b);
+    const usual = recent[(recent.length - 1) >> 1];
+    this.#recent.push(elapsed);
+    if (this.#recent.length > 9) this.#recent.shift();
+    if (elapsed <= Math.max(GAP_MS, 3 * (usual ?? 0))) return 0;
+    return elapsed - Math.max(1, Math.round(usual ?? DEFAULT_INTERVAL_MS));
   }
 
   #header(first: Frame): Uint8Array {
@@ -123,6 +175,13 @@ export class MatroskaStream {
     return concat(ebml, id(SEGMENT), UNKNOWN_SIZE, info, element(TRACKS, track));
   }
 }
+
+/** Frames further apart than this (or three usual intervals) are a gap, cut out. */
+export const GAP_MS = 1000;
+/** The step a gap is cut down to before any interval is known (30 fps). */
+const DEFAULT_INTERVAL_MS = 1000 / 30;
+/** Pieces of the time map kept: SegmentRecorder asks only about the clips of the last minutes. */
+const MAX_PIECES = 1000;
 
 const EBML = 0x1a45dfa3;
 const SEGMENT = 0x18538067;
