@@ -476,3 +476,25 @@ Deno.test("videorecorder loads no test-only npm package", async () => {
     await Deno.remove(denoDir, { recursive: true });
   }
 });
+
+Deno.test("videorecorder keeps the --command's secrets out of /api/status", async () => {
+  const output = await Deno.makeTempDir({ prefix: "mod_test_secret_" });
+  // As an RTSP camera's command would: the password in the URL, echoed on stderr.
+  const command = "echo 'Opening rtsp://admin:hunter2@cam/1' >&2; " +
+    "ffmpeg -v error -re -f lavfi -i testsrc=size=160x120:rate=10 -c:v mjpeg -f mjpeg - " +
+    "# rtsp://admin:hunter2@cam/1?password=hunter2";
+  const recorder = await startRecorder(["--command", command, "--output", output, "--no-record"]);
+  try {
+    await waitFor("frames", async () => (await recorder.status()).camera.frames >= 3);
+    const status = await recorder.status();
+    assert.ok(!JSON.stringify(status).includes("hunter2"), JSON.stringify(status.camera));
+    assert.match(
+      status.camera.description,
+      /^command: echo 'Opening rtsp:\/\/admin:\*\*\*@cam\/1'/,
+    );
+    assert.ok(status.camera.stderr.includes("Opening rtsp://admin:***@cam/1"));
+  } finally {
+    assert.equal(await recorder.stop(), 0);
+    await Deno.remove(output, { recursive: true });
+  }
+});

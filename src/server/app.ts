@@ -7,6 +7,7 @@ import { type Credentials, requireCredentials, sameOriginOnly } from "./auth.ts"
 import { clipsRoutes } from "./clips_routes.ts";
 import { LiveFrames } from "./live_frames.ts";
 import type { ListenStatus } from "./listen.ts";
+import { redactAll } from "./redact_secrets.ts";
 import { settingsRoutes } from "./settings_routes.ts";
 
 /** What the routes need; `mod.ts` builds and owns each part. */
@@ -83,13 +84,15 @@ export function createApp(options: AppOptions): Hono {
     });
   });
 
+  // Redacted throughout: the --command line (an RTSP URL's password) also surfaces in the
+  // camera's stderr, errors and the record message.
   app.get("/api/status", async (c) =>
-    c.json({
+    c.json(redactAll({
       record: await dashcam.recordState(),
       ...statusReport(dashcam.status(), dashcam.live.hub.consumers, options.startedAt),
       health: (await options.health?.()) ?? null,
       http: httpReport(options.http?.() ?? null),
-    }));
+    })));
 
   app.post("/api/recording/start", async (c) => {
     await dashcam.startRecording();
