@@ -22,6 +22,7 @@ export interface CameraOptions {
   maxFrameBytes?: number;
   /** Clock for frame times (and so clip names). Default `Date.now`. */
   now?: () => number;
+  /** Restart delays; each one left out is taken from {@linkcode CAMERA_BACKOFF}. */
   backoff?: BackoffOptions;
   /** Print the camera's stderr on ours. */
   echoStderr?: boolean;
@@ -41,6 +42,19 @@ export interface CameraStatus extends ProcessStatus, FrameParserStats {
   /** When the last frame arrived, ms since the epoch. */
   lastFrameAt: number | null;
 }
+
+/**
+ * How the camera is restarted: a dashcam retries its camera quickly. 250 ms, doubling to a cap
+ * of 2 s, back to 250 ms after 10 s of running. A process's usual defaults (1 s doubling to
+ * 30 s, reset after a healthy minute) left a flaky camera that dies every few seconds
+ * recording a few seconds out of every ~33; with these it records about its run time out of
+ * every run time plus 2 s. A failing start costs a spawn every 2 s, little next to capture.
+ */
+export const CAMERA_BACKOFF: Readonly<Required<BackoffOptions>> = Object.freeze({
+  initialMs: 250,
+  maxMs: 2_000,
+  healthyMs: 10_000,
+});
 
 /**
  * The running camera: a supervised process whose stdout is split into JPEG frames and
@@ -66,7 +80,11 @@ export class Camera {
       argv: () => options.argv,
       stdout: "piped",
       stopBy: "signal",
-      backoff: options.backoff,
+      backoff: {
+        initialMs: options.backoff?.initialMs ?? CAMERA_BACKOFF.initialMs,
+        maxMs: options.backoff?.maxMs ?? CAMERA_BACKOFF.maxMs,
+        healthyMs: options.backoff?.healthyMs ?? CAMERA_BACKOFF.healthyMs,
+      },
       echoStderr: options.echoStderr,
       session: (child) => this.#capture(child),
     });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Camera } from "../../src/camera/camera.ts";
+import { Camera, CAMERA_BACKOFF } from "../../src/camera/camera.ts";
 import { commandArgv } from "../../src/camera/argv.ts";
 import { FrameHub } from "../../src/frames/frame_hub.ts";
 import { makeJpegs, waitFor } from "../_helpers.ts";
@@ -49,4 +49,41 @@ Deno.test("Camera keeps memory flat on a command that prints truncated JPEGs at 
     await camera.stop();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("Camera retries a failing camera within 2 s, not 30", async () => {
+  // A camera that fails at once (unplugged, busy), with the camera's own backoff: 250 ms
+  // doubling to 2 s, where a process's default reached 30 s after five failures.
+  const dir = await Deno.makeTempDir({ prefix: "camera_test_" });
+  const starts = join(dir, "starts");
+  const camera = new Camera({
+    argv: commandArgv(`date +%s%3N >> '${starts}'; echo 'no cameras available' >&2; exit 1`),
+    hub: new FrameHub(),
+  });
+  const delays: number[] = [];
+  try {
+    camera.start();
+    let seen: number | null = null;
+    await waitFor("six restarts scheduled", () => {
+      const { restartAt, lastExit, state } = camera.status();
+      if (state === "backoff" && restartAt !== null && restartAt !== seen && lastExit) {
+        seen = restartAt;
+        delays.push(restartAt - lastExit.at);
+      }
+      return delays.length >= 6;
+    }, 15_000);
+  } finally {
+    await camera.stop();
+  }
+  const expected = [250, 500, 1_000, 2_000, 2_000, 2_000];
+  delays.forEach((delay, i) => {
+    assert.ok(delay >= expected[i] && delay < expected[i] + 100, `delay ${i}: ${delays}`);
+  });
+  assert.equal(CAMERA_BACKOFF.maxMs, 2_000);
+  // The camera really was started again each time, and reported why it failed.
+  const runs = (await Deno.readTextFile(starts)).trim().split("\n").map(Number);
+  assert.ok(runs.length >= 6, `${runs.length} runs`);
+  assert.deepEqual(camera.status().stderr.at(-1), "no cameras available");
+  assert.match(camera.status().lastError ?? "", /^Camera exited with code 1$/);
+  await Deno.remove(dir, { recursive: true });
 });
