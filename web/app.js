@@ -15,9 +15,7 @@
 const POLL_MS = 2000;
 /** The recorder's clock is set from the phone's when it is off by more than this. */
 const CLOCK_TOLERANCE_MS = 2000;
-/** A live view that delivers nothing for this long while the camera runs is reconnected. */
-const STALL_MS = 5000;
-/** Live-view reconnect backoff: first delay and cap. */
+/** Live-view retry backoff after a failed request: first delay and cap. */
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 15000;
 /** Clips shown at first and added by "Show more". */
@@ -77,12 +75,14 @@ class ApiError extends Error {
    * @param {string} message
    * @param {number} status
    * @param {string | null} [field]
+   * @param {{ field?: string | null, error: string }[]} [errors] every invalid field
    */
-  constructor(message, status, field = null) {
+  constructor(message, status, field = null, errors = []) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.field = field;
+    this.errors = errors;
   }
 }
 
@@ -90,13 +90,14 @@ class ApiError extends Error {
  * Calls the API; resolves with the parsed JSON, rejects with an {@link ApiError} carrying
  * the server's message.
  * @param {string} path relative, e.g. `api/status`
- * @param {{ method?: string, body?: unknown }} [options]
+ * @param {{ method?: string, body?: unknown, timeoutMs?: number }} [options]
  * @returns {Promise<any>}
  */
 async function api(path, options = {}) {
   const method = options.method ?? "GET";
   /** @type {RequestInit} */
   const init = { method, cache: "no-store", credentials: "same-origin" };
+  if (options.timeoutMs) init.signal = AbortSignal.timeout(options.timeoutMs);
   if (method !== "GET") {
     init.headers = { "content-type": "application/json" };
     if (method !== "DELETE") init.body = JSON.stringify(options.body ?? {});
@@ -105,7 +106,10 @@ async function api(path, options = {}) {
   try {
     response = await fetch(path, init);
   } catch (error) {
-    throw new ApiError(`Cannot reach the recorder: ${messageOf(error)}`, 0);
+    const reason = error instanceof DOMException && error.name === "TimeoutError"
+      ? `no answer in ${Math.round((options.timeoutMs ?? 0) / 1000)} s`
+      : messageOf(error);
+    throw new ApiError(`Cannot reach the recorder: ${reason}`, 0);
   }
   const text = await response.text();
   let data = null;
@@ -118,7 +122,10 @@ async function api(path, options = {}) {
     const message = typeof data?.error === "string"
       ? data.error
       : `Request failed: ${method} ${path} answered ${response.status} ${response.statusText}`;
-    throw new ApiError(message, response.status, data?.field ?? null);
+    const errors = Array.isArray(data?.errors)
+      ? data.errors.filter((/** @type {any} */ each) => typeof each?.error === "string")
+      : [];
+    throw new ApiError(message, response.status, data?.field ?? null, errors);
   }
   return data;
 }
@@ -266,138 +273,224 @@ const state = {
   /** Changes when clips were added, closed or removed; see {@link clipsKey}. */
   clipsKey: "",
   clipsLoadedAt: 0,
+  /** When the last status answer came, ms since the epoch (phone's clock); 0: never. */
+  lastContact: 0,
 };
 
 // ---------------------------------------------------------------------------------------
 // Live view
 
-const liveImg = /** @type {HTMLImageElement} */ ($("live-img"));
-const liveStill = /** @type {HTMLCanvasElement} */ ($("live-still"));
+const liveView = /** @type {HTMLCanvasElement} */ ($("live-view"));
+const liveSelect = /** @type {HTMLSelectElement} */ ($("live-rate"));
 const player = /** @type {HTMLDialogElement} */ ($("player"));
 
+/**
+ * The page's live view asks for one frame at a time (`live/frame.jpg`) and asks for the next
+ * only once it has drawn this one, so what it shows is at most one frame's transfer old on
+ * any link. A multipart `<img>` (`stream.mjpg`) is not used here: on a slow link the server's
+ * socket buffer fills and the picture shown falls seconds behind; and it holds the page's
+ * `load` event until its first frame, forever when the camera cannot start.
+ */
 const live = {
   /** Paused with the button. */
   paused: false,
-  /** The img has a stream URL. */
-  streaming: false,
-  /** The stream delivered its first frame (the img's `load`). */
-  gotFrame: false,
-  startedAt: 0,
-  retryMs: RETRY_FIRST_MS,
-  /** Set while a reconnect is due. */
-  retryTimer: /** @type {ReturnType<typeof setTimeout> | undefined} */ (undefined),
-  /** Since when the server has seen no frames go to any viewer while we stream. */
-  stalledSince: 0,
+  /** The fetch loop runs. */
+  running: false,
+  /** Aborts the request under way when the view stops. */
+  abort: /** @type {AbortController | null} */ (null),
+  /** This page's id on the server: its frames come from one subscription. */
+  viewer: Math.random().toString(36).slice(2, 12),
+  /** The last frame drawn: its number and capture time (recorder's clock), when drawn. */
+  seq: /** @type {number | null} */ (null),
+  frameTime: 0,
+  shownAt: 0,
+  /** What went wrong with the last request, shown on the picture. */
+  problem: "",
+  /** Frames and bytes of the last few seconds, for the rate shown under the picture. */
+  recent: /** @type {[at: number, bytes: number][]} */ ([]),
 };
 
-/** The stream runs only while someone can see it: it costs the Pi to encode and send. */
+/** How old a picture may get before it is dimmed and said to be old. */
+const LIVE_STALE_MS = 2500;
+const LIVE_RATE_KEY = "videorecorder.liveRate";
+
+/** @returns {number} frames per second asked for; 0: no limit */
+function liveRate() {
+  return Number(liveSelect.value) || 0;
+}
+
+try {
+  const saved = localStorage.getItem(LIVE_RATE_KEY);
+  if (saved !== null && [...liveSelect.options].some((option) => option.value === saved)) {
+    liveSelect.value = saved;
+  }
+} catch {
+  // Storage refused (private mode): the default rate.
+}
+
+liveSelect.addEventListener("change", () => {
+  try {
+    localStorage.setItem(LIVE_RATE_KEY, liveSelect.value);
+  } catch {
+    // Not kept across visits; it still applies now.
+  }
+});
+
+/** The view runs only while someone can see it: it costs the Pi to encode and send. */
 function liveWanted() {
   return !document.hidden && !live.paused && !player.open && state.online !== false;
 }
 
-/** Starts or stops the stream to match {@link liveWanted}. */
+/** Starts or stops the view to match {@link liveWanted}. */
 function updateLive() {
   if (liveWanted()) {
-    if (!live.streaming && live.retryTimer === undefined) startLive();
-  } else {
+    if (!live.running) void runLive();
+  } else if (live.running) {
     stopLive();
   }
   renderLiveNote();
 }
 
-function startLive() {
-  clearTimeout(live.retryTimer);
-  live.retryTimer = undefined;
-  live.streaming = true;
-  live.gotFrame = false;
-  live.startedAt = Date.now();
-  live.stalledSince = 0;
-  // A fresh URL each time: some browsers reuse a finished multipart image from cache.
-  liveImg.src = `stream.mjpg?t=${Date.now()}`;
-  renderLiveNote();
-}
-
 function stopLive() {
-  clearTimeout(live.retryTimer);
-  live.retryTimer = undefined;
-  if (live.streaming && live.gotFrame) keepStill();
-  // Removing the attribute closes the connection in Chromium without an `error` event;
-  // detaching the img would not (it keeps loading).
-  liveImg.removeAttribute("src");
-  live.streaming = false;
-  live.gotFrame = false;
+  if (!live.running) return;
+  live.running = false;
+  live.abort?.abort();
+  live.abort = null;
+  // Tell the server at once, so the viewer count and the H.264 decoder follow.
+  fetch(`live/frame.jpg?viewer=${live.viewer}`, { method: "DELETE", keepalive: true })
+    .catch(() => {});
 }
 
-/**
- * Drops the stream and tries again after a backoff.
- * @param {string} why shown on the picture
- */
-function reconnectLive(why) {
-  stopLive();
-  if (!liveWanted()) return renderLiveNote();
-  const delay = live.retryMs;
-  live.retryMs = Math.min(live.retryMs * 2, RETRY_MAX_MS);
-  live.retryTimer = setTimeout(() => {
-    live.retryTimer = undefined;
-    if (liveWanted()) startLive();
-  }, delay);
-  $("live-note").textContent = `${why}. Reconnecting in ${Math.round(delay / 1000)} s…`;
-  $("live-note").hidden = false;
-}
-
-/** Reconnects now (the server came back, or restarted the camera). */
+/** Restarts the view now (the server came back, or restarted the camera). */
 function restartLive() {
-  live.retryMs = RETRY_FIRST_MS;
   stopLive();
   updateLive();
 }
 
-/** Keeps the last picture, dimmed, while the stream is off. */
-function keepStill() {
-  try {
-    liveStill.width = liveImg.naturalWidth;
-    liveStill.height = liveImg.naturalHeight;
-    liveStill.getContext("2d")?.drawImage(liveImg, 0, 0);
-    liveStill.hidden = false;
-  } catch {
-    liveStill.hidden = true;
+/** @param {number} ms @param {AbortSignal} signal */
+function pause(ms, signal) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve(undefined);
+    }, { once: true });
+  });
+}
+
+/** Fetches, decodes and draws frames one after the other while the view is wanted. */
+async function runLive() {
+  live.running = true;
+  const abort = new AbortController();
+  live.abort = abort;
+  const { signal } = abort;
+  let retryMs = RETRY_FIRST_MS;
+  while (!signal.aborted) {
+    const params = new URLSearchParams({ viewer: live.viewer, fps: String(liveRate()) });
+    if (live.seq !== null) params.set("after", String(live.seq));
+    try {
+      const response = await fetch(`live/frame.jpg?${params}`, { cache: "no-store", signal });
+      if (response.status === 503) {
+        // The server waited a few seconds for a frame: the camera delivers none.
+        await response.body?.cancel();
+        live.problem = "No new picture from the camera";
+        renderLiveNote();
+        continue;
+      }
+      if (!response.ok) {
+        const body = await response.json().catch(() => null);
+        throw new Error(body?.error ?? `HTTP ${response.status}`);
+      }
+      const blob = await response.blob();
+      await drawFrame(blob);
+      live.seq = Number(response.headers.get("x-frame-seq"));
+      live.frameTime = Number(response.headers.get("x-frame-time"));
+      live.shownAt = Date.now();
+      liveView.dataset.frameSeq = String(live.seq);
+      liveView.dataset.frameTime = String(live.frameTime);
+      live.recent.push([live.shownAt, blob.size]);
+      live.problem = "";
+      retryMs = RETRY_FIRST_MS;
+      renderLiveNote();
+    } catch (error) {
+      if (signal.aborted) break;
+      live.problem = `No picture: ${messageOf(error)}`;
+      renderLiveNote();
+      await pause(retryMs, signal);
+      retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+    }
   }
+}
+
+/**
+ * Decodes a JPEG off the main thread where the browser can, then draws it.
+ * @param {Blob} blob
+ */
+async function drawFrame(blob) {
+  /** @type {ImageBitmap | HTMLImageElement} */
+  let picture;
+  if (typeof createImageBitmap === "function") {
+    picture = await createImageBitmap(blob);
+  } else {
+    const url = URL.createObjectURL(blob);
+    try {
+      picture = new Image();
+      picture.src = url;
+      await picture.decode();
+    } finally {
+      URL.revokeObjectURL(url);
+    }
+  }
+  const width = picture.width;
+  const height = picture.height;
+  if (liveView.width !== width || liveView.height !== height) {
+    liveView.width = width;
+    liveView.height = height;
+    $("viewer").style.aspectRatio = `${width} / ${height}`;
+  }
+  liveView.getContext("2d")?.drawImage(picture, 0, 0);
+  if ("close" in picture) picture.close();
 }
 
 function renderLiveNote() {
   const toggle = $("live-toggle");
   toggle.textContent = live.paused ? "Resume view" : "Pause view";
   toggle.setAttribute("aria-pressed", String(live.paused));
-  const note = $("live-note");
+  const now = Date.now();
+  const stale = live.shownAt > 0 && now - live.shownAt > LIVE_STALE_MS;
   let text = "";
   if (state.online === false) text = "Recorder unreachable";
   else if (player.open) text = "Paused while a clip plays";
   else if (live.paused) text = "Live view paused";
-  else if (live.retryTimer !== undefined) return; // reconnectLive() wrote the note
-  else if (live.streaming && !live.gotFrame) text = "Connecting…";
-  note.textContent = text;
+  else if (live.problem && (stale || !live.shownAt)) {
+    text = live.shownAt ? `${live.problem} since ${formatTime(live.shownAt)}` : live.problem;
+  } else if (!live.shownAt) text = "Connecting…";
+  else if (stale) text = `Picture from ${formatTime(live.shownAt)}`;
+  const note = $("live-note");
+  if (note.textContent !== text) note.textContent = text;
   note.hidden = text === "";
-}
-
-liveImg.addEventListener("load", () => {
-  // For a multipart stream `load` comes once, with the first frame.
-  if (!live.streaming) return;
-  live.gotFrame = true;
-  live.retryMs = RETRY_FIRST_MS;
-  liveStill.hidden = true;
-  if (liveImg.naturalWidth && liveImg.naturalHeight) {
-    $("viewer").style.aspectRatio = `${liveImg.naturalWidth} / ${liveImg.naturalHeight}`;
+  liveView.classList.toggle("old", text !== "" && live.shownAt > 0);
+  // Rate and data of the last 5 s, so the cost of the view on a phone plan is plain.
+  live.recent = live.recent.filter(([at]) => now - at <= 5000);
+  let info = "";
+  const span = live.recent.length > 1
+    ? (live.recent[live.recent.length - 1][0] -
+      live.recent[0][0]) / 1000
+    : 0;
+  if (live.running && span >= 1 && !stale) {
+    // Frames after the first, over the time from the first to the last.
+    const bytes = live.recent.slice(1).reduce((sum, [, size]) => sum + size, 0);
+    const age = Math.max(0, now + state.skewMs - live.frameTime) / 1000;
+    info = `${((live.recent.length - 1) / span).toFixed(1)} fps · ${
+      formatBytes((bytes / span) * 60)
+    }/min · ${age.toFixed(1)} s behind`;
   }
-  renderLiveNote();
-});
-
-liveImg.addEventListener("error", () => {
-  if (live.streaming) reconnectLive("No picture");
-});
+  const infoElement = $("live-info");
+  if (infoElement.textContent !== info) infoElement.textContent = info;
+}
 
 $("live-toggle").addEventListener("click", () => {
   live.paused = !live.paused;
-  if (!live.paused) live.retryMs = RETRY_FIRST_MS;
   updateLive();
 });
 
@@ -413,36 +506,20 @@ $("snapshot").addEventListener("click", () => {
 });
 
 /**
- * Reconnects the live view when the status shows it cannot be working: the server
- * restarted (its uptime went back), or frames reach no viewer while the camera delivers.
- * An ended multipart stream fires no event in Chromium, so the status is what tells.
+ * Restarts the live view when the server restarted (its uptime went back): the old
+ * subscription is gone with it.
  * @param {any} status
  * @param {any} previous
  */
 function checkLive(status, previous) {
-  if (!live.streaming || Date.now() - live.startedAt < STALL_MS) {
-    live.stalledSince = 0;
-    return;
-  }
-  if (previous && status.uptime_s < previous.uptime_s) return restartLive();
-  const source = status.preview ?? status.camera;
-  const delivering = source && source.fps > 0;
-  const viewers = status.viewers ?? { count: 0, clients: [] };
-  const starved = viewers.count === 0 ||
-    (delivering && viewers.clients?.length > 0 &&
-      viewers.clients.every((/** @type {any} */ client) => !client.fps));
-  if (!starved || (!delivering && viewers.count > 0)) {
-    live.stalledSince = 0;
-    return;
-  }
-  live.stalledSince ||= Date.now();
-  if (Date.now() - live.stalledSince >= STALL_MS || viewers.count === 0) {
-    reconnectLive("The live view stopped");
-  }
+  if (previous && status.uptime_s < previous.uptime_s) restartLive();
 }
 
 // ---------------------------------------------------------------------------------------
 // Status
+
+/** A status request that takes longer than this counts as the recorder being unreachable. */
+const POLL_TIMEOUT_MS = 5000;
 
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let pollTimer;
@@ -455,13 +532,14 @@ async function poll() {
   polling = true;
   try {
     const sentAt = Date.now();
-    const status = await api("api/status");
+    const status = await api("api/status", { timeoutMs: POLL_TIMEOUT_MS });
     const receivedAt = Date.now();
     if (status.clock && typeof status.clock.now === "number") {
       const skew = status.clock.now - (sentAt + receivedAt) / 2;
       // Ignore network jitter, so the elapsed time does not flicker.
       if (Math.abs(skew - state.skewMs) > 750) state.skewMs = skew;
     }
+    state.lastContact = receivedAt;
     setOnline(true);
     handleStatus(status);
   } catch (error) {
@@ -478,45 +556,25 @@ function setOnline(online) {
   if (state.online === online) return;
   const wasOffline = state.online === false;
   state.online = online;
-  $("offline").hidden = online;
   if (!online) {
-    announce("Recorder unreachable");
     stopLive();
   } else if (wasOffline) {
-    announce("Recorder reachable again");
     restartLive();
     void loadClips();
     if (!state.settings) void loadSettings();
   }
-  renderLinkDot();
+  renderRecording();
   updateLive();
-}
-
-function renderLinkDot() {
-  const dot = $("link-dot");
-  const recording = isRecording();
-  dot.className = `dot ${
-    state.online === false ? "offline" : recording ? "recording" : state.online ? "online" : ""
-  }`;
-  dot.title = state.online === false ? "Offline" : recording ? "Recording" : "Online";
 }
 
 /** @param {any} status */
 function handleStatus(status) {
   const previous = state.status;
   state.status = status;
-  if (previous) {
-    if (previous.recorder?.recording !== status.recorder?.recording) {
-      announce(status.recorder.recording ? "Recording started" : "Recording stopped");
-    }
-    if (previous.camera?.state !== status.camera?.state) {
-      announce(`Camera ${status.camera.state}`);
-    }
-  }
+  trackProgress(status, previous);
   renderRecording();
   renderFacts();
   renderWarnings();
-  renderLinkDot();
   checkLive(status, previous);
   const key = clipsKey(status);
   if (key !== state.clipsKey || Date.now() - state.clipsLoadedAt > CLIPS_REFRESH_MS) {
@@ -539,40 +597,214 @@ function clipsKey(status) {
   ].join("|");
 }
 
-/** Whether clips are being written right now (asked for, not blocked, ffmpeg running). */
-function isRecording() {
-  const recorder = state.status?.recorder;
-  return Boolean(recorder?.recording && !recorder.blocked && recorder.state === "running");
+// ---------------------------------------------------------------------------------------
+// Record state: the one thing the page must never get wrong.
+
+/**
+ * @typedef {"loading" | "unreachable" | "recording" | "starting" | "paused" | "blocked" |
+ *   "camera" | "stalled"} RecordStateName
+ * @typedef {{ state: RecordStateName, message: string, since: number | null }} RecordState
+ */
+
+/** Since when the recorder's frame count has not moved although the camera delivers. */
+const progress = { frames: -1, stuckSince: 0, derived: /** @type {string} */ (""), since: 0 };
+
+/**
+ * Notes whether the recorder takes frames, for {@link deriveRecordState}.
+ * @param {any} status
+ * @param {any} previous
+ */
+function trackProgress(status, previous) {
+  const frames = Number(status.recorder?.frames ?? 0);
+  const uptimeWentBack = previous && status.uptime_s < previous.uptime_s;
+  if (frames !== progress.frames || uptimeWentBack || !(status.camera?.fps > 0)) {
+    progress.stuckSince = 0;
+  } else {
+    progress.stuckSince ||= Date.now();
+  }
+  progress.frames = frames;
 }
 
+/**
+ * The recorder's own word (`status.record`), or, from a recorder without it, the same
+ * states derived from the parts' status: "recording" only while the camera delivers, the
+ * recorder runs a clip and takes frames.
+ * @returns {RecordState}
+ */
+function recordState() {
+  if (state.online === false) {
+    const when = state.lastContact ? formatTime(state.lastContact) : "never";
+    return {
+      state: "unreachable",
+      message: `Recorder unreachable — last contact ${when}. Retrying…`,
+      since: state.lastContact || null,
+    };
+  }
+  const status = state.status;
+  if (!status) return { state: "loading", message: "", since: null };
+  const record = status.record;
+  if (record && typeof record.state === "string") {
+    return {
+      state: record.state,
+      message: typeof record.message === "string" ? record.message : "",
+      since: typeof record.since === "number" ? record.since : null,
+    };
+  }
+  const derived = deriveRecordState(status);
+  if (derived.state !== progress.derived) {
+    progress.derived = derived.state;
+    progress.since = Date.now() + state.skewMs;
+  }
+  return { ...derived, since: progress.since };
+}
+
+/**
+ * @param {any} status
+ * @returns {{ state: RecordStateName, message: string }}
+ */
+function deriveRecordState(status) {
+  const recorder = status.recorder ?? {};
+  const camera = status.camera ?? {};
+  if (!recorder.recording) {
+    return { state: "paused", message: "Recording is paused: tap Start recording to resume" };
+  }
+  if (recorder.blocked || status.storage?.ok === false) {
+    return { state: "blocked", message: storageMessage(status) };
+  }
+  const now = status.clock?.now ?? Date.now() + state.skewMs;
+  const frameAge = camera.last_frame_at ? now - camera.last_frame_at : Infinity;
+  if (camera.state !== "running" || frameAge > 3000) {
+    const own = lastLine(camera.stderr);
+    const failing = camera.state === "backoff" || camera.restarts > 0 || camera.last_error;
+    if (!failing) {
+      return { state: "starting", message: "Starting: waiting for the camera's first picture" };
+    }
+    const details = [own, camera.last_error].filter(Boolean);
+    return {
+      state: "camera",
+      message: `Camera failing: ${
+        details.length ? details.join(" — ") : "no pictures"
+      }. It is restarted by itself`,
+    };
+  }
+  if (recorder.state !== "running" || !recorder.current?.start) {
+    if (recorder.state === "backoff" || recorder.last_error) {
+      return {
+        state: "stalled",
+        message: `Recorder restarting${recorder.last_error ? `: ${recorder.last_error}` : ""}`,
+      };
+    }
+    return { state: "starting", message: "Starting the first clip" };
+  }
+  if (progress.stuckSince && Date.now() - progress.stuckSince > 4000) {
+    return {
+      state: "stalled",
+      message: "Recorder stalled: pictures arrive but the clip does not grow",
+    };
+  }
+  return { state: "recording", message: "" };
+}
+
+/**
+ * One short sentence with the way out, without numbers (the disk tile has them, from the
+ * same status field every time).
+ * @param {any} status
+ */
+function storageMessage(status) {
+  const storage = status.storage ?? {};
+  const reason = String(storage.warning ?? status.recorder?.blocked?.reason ?? "");
+  if (storage.last_error || /cannot|missing|read-only|ENOENT|EROFS/i.test(reason)) {
+    return "Card missing or not writable: check the card";
+  }
+  if (/locked/i.test(reason) && !/free/i.test(reason)) {
+    return "Locked clips fill the space for clips: unlock or delete some";
+  }
+  return "Disk full: delete or unlock clips";
+}
+
+/** @param {unknown} lines */
+function lastLine(lines) {
+  return Array.isArray(lines) && lines.length ? String(lines[lines.length - 1]) : "";
+}
+
+/** What each state is called in the sticky pill and on the record button. */
+const RECORD_LABELS = /** @type {Record<RecordStateName, [pill: string, big: string]>} */ ({
+  loading: ["Loading…", "Loading…"],
+  unreachable: ["Offline", "Unknown"],
+  recording: ["REC", "Recording"],
+  starting: ["Starting…", "Starting…"],
+  paused: ["Paused", "Not recording"],
+  blocked: ["Not recording", "Not recording"],
+  camera: ["Not recording", "Not recording"],
+  stalled: ["Not recording", "Not recording"],
+});
+
+let lastAnnounced = "";
+
 function renderRecording() {
+  const record = recordState();
+  const [pillLabel, bigLabel] = RECORD_LABELS[record.state] ?? ["Not recording", "Not recording"];
+  const recording = record.state === "recording";
   const recorder = state.status?.recorder;
-  if (!recorder) return;
+
+  const pill = $("rec-pill");
+  pill.dataset.state = record.state;
+  const elapsed = recording ? clipElapsed() : null;
+  $("rec-pill-text").textContent = elapsed === null
+    ? pillLabel
+    : `${pillLabel} ${formatClock(elapsed)}`;
+
+  const banner = $("rec-banner");
+  banner.dataset.state = record.state;
+  const since = record.since && !recording && record.state !== "unreachable"
+    ? ` (since ${formatTime(record.since - state.skewMs)})`
+    : "";
+  const bannerText = record.message ? `${record.message}${since}` : "";
+  if (banner.textContent !== bannerText) banner.textContent = bannerText;
+  banner.hidden = recording || bannerText === "" || record.state === "loading";
+
   const button = /** @type {HTMLButtonElement} */ ($("record"));
   if (!button.dataset.busy) {
-    button.disabled = false;
-    button.dataset.recording = String(recorder.recording);
-    const running = recorder.state === "running";
-    $("record-state").textContent = !recorder.recording
-      ? "Not recording"
-      : recorder.blocked
-      ? "Recording paused"
-      : running
-      ? "Recording"
-      : `Recording (${recorder.state})`;
-    $("record-action").textContent = !recorder.recording
-      ? "Tap to start"
-      : recorder.blocked
-      ? "Disk full: tap to stop"
-      : "Tap to stop";
-    button.setAttribute(
-      "aria-label",
-      recorder.recording ? "Stop recording (recording now)" : "Start recording (stopped now)",
-    );
+    const wanted = Boolean(recorder?.recording);
+    button.dataset.state = record.state;
+    button.dataset.wanted = String(wanted);
+    button.disabled = record.state === "loading" || record.state === "unreachable";
+    $("record-state").textContent = bigLabel;
+    $("record-action").textContent = record.state === "unreachable"
+      ? `Last contact ${state.lastContact ? formatTime(state.lastContact) : "never"}`
+      : record.state === "loading"
+      ? ""
+      : wanted
+      ? recording ? "Tap to stop" : "Tap to pause recording"
+      : "Tap to start recording";
   }
-  $("rec-badge").hidden = !isRecording();
-  /** @type {HTMLButtonElement} */ ($("lock-now")).disabled = !recorder.recording;
+
+  $("rec-badge").hidden = !recording;
+  const lockNow = /** @type {HTMLButtonElement} */ ($("lock-now"));
+  lockNow.disabled = !recording || Boolean(lockNow.dataset.busy);
+  const hint = recording
+    ? "Protects this clip and the ones just before and after from loop recording."
+    : "Lock now works while recording: nothing is being recorded now.";
+  if ($("lock-hint").textContent !== hint) $("lock-hint").textContent = hint;
+
+  const said = `${record.state}|${record.message}`;
+  if (said !== lastAnnounced && record.state !== "loading") {
+    if (lastAnnounced !== "") announce(`${bigLabel}. ${record.message}`);
+    lastAnnounced = said;
+  }
   renderCurrent();
+}
+
+/**
+ * Seconds into the current clip, never past the clip length (clips are cut at the first
+ * frame after it; the next status names the new clip); null when there is none.
+ */
+function clipElapsed() {
+  const current = state.status?.recorder?.current;
+  if (!current?.start) return null;
+  const elapsed = Math.max(0, (Date.now() + state.skewMs - current.start) / 1000);
+  const segment = Number(state.settings?.segment);
+  return segment > 0 ? Math.min(elapsed, segment) : elapsed;
 }
 
 /** The current clip and how long it has been recording; ticks every second. */
@@ -581,21 +813,25 @@ function renderCurrent() {
   const element = $("current");
   if (!recorder) return;
   const current = recorder.current;
-  if (recorder.recording && current) {
+  const record = recordState();
+  if (record.state === "recording" && current) {
     const seq = `#${String(current.seq).padStart(6, "0")}`;
     const segment = Number(state.settings?.segment);
-    const elapsed = current.start ? (Date.now() + state.skewMs - current.start) / 1000 : null;
+    const elapsed = clipElapsed();
     element.replaceChildren(
       "Clip ",
       h("strong", {}, [seq]),
-      elapsed === null ? " · starting…" : ` · ${formatClock(elapsed)}`,
-      // Clips are cut at the next frame after the length, so the count may run a bit over.
-      elapsed !== null && segment > 0 && elapsed <= segment ? ` of ${formatClock(segment)}` : "",
+      elapsed === null ? "" : ` · ${formatClock(elapsed)}`,
+      elapsed !== null && segment > 0 ? ` of ${formatClock(segment)}` : "",
     );
   } else if (recorder.last_clip) {
     element.replaceChildren("Last clip: ", h("strong", {}, [recorder.last_clip.file]));
   } else {
     element.textContent = "No clip recorded yet";
+  }
+  if (record.state === "recording") {
+    const elapsed = clipElapsed();
+    $("rec-pill-text").textContent = elapsed === null ? "REC" : `REC ${formatClock(elapsed)}`;
   }
 }
 
@@ -632,20 +868,19 @@ function renderFacts() {
   if (camera.restarts > 0) cameraParts.push(`${camera.restarts} restarts`);
   fact("camera", cameraParts.join(" · "), camera.state === "running" ? "" : "bad");
 
+  const record = recordState();
   const recorderParts = [
-    !recorder.recording
-      ? "stopped"
-      : recorder.blocked
-      ? "paused"
-      : recorder.state === "running"
+    record.state === "recording"
       ? "recording"
-      : recorder.state,
+      : record.state === "paused"
+      ? "paused"
+      : `not recording (${record.state})`,
   ];
   if (recorder.restarts > 0) recorderParts.push(`${recorder.restarts} restarts`);
   fact(
     "recorder",
     recorderParts.join(" · "),
-    recorder.recording && !isRecording() ? "bad" : "",
+    record.state === "recording" || record.state === "paused" ? "" : "bad",
   );
 
   const dropped = Number(recorder.dropped ?? 0);
@@ -657,8 +892,10 @@ function renderFacts() {
     const total = Number(storage.total_bytes ?? 0);
     fact(
       "disk",
+      // The one place with the storage numbers, from the one status field (the plan).
       `clips ${formatBytes(used)} · free ${formatBytes(free)}` +
-        (total ? ` of ${formatBytes(total)}` : ""),
+        (total ? ` of ${formatBytes(total)}` : "") +
+        (storage.floor_bytes ? ` · ${formatBytes(storage.floor_bytes)} kept free` : ""),
       storage.ok === false ? "bad" : storage.warning ? "warn" : "",
     );
     const scale = total || used + free;
@@ -779,47 +1016,30 @@ function clockAgrees() {
 
 let warningsText = "";
 
-/** Problems worth attention, highlighted above the facts (re-rendered only on change). */
+/**
+ * Problems worth attention beyond the record state (the banner at the top says that one),
+ * highlighted above the facts; re-rendered only on change.
+ */
 function renderWarnings() {
   const status = state.status;
   /** @type {[string, "warn" | "bad"][]} */
   const items = [];
-  const camera = status.camera ?? {};
-  const recorder = status.recorder ?? {};
-  if (camera.state && camera.state !== "running") {
-    // No countdown here: the list is a live region, and it would be read out every poll.
-    const what = camera.state === "backoff" ? "Camera restarting" : `Camera ${camera.state}`;
-    items.push([`${what}${camera.last_error ? `: ${camera.last_error}` : ""}`, "bad"]);
+  const record = recordState();
+  if (record.state !== "blocked" && status.storage?.warning) {
+    items.push([String(status.storage.warning), "warn"]);
   }
-  if (recorder.blocked) {
-    items.push([`Recording paused: ${recorder.blocked.reason ?? recorder.blocked}`, "bad"]);
-  } else if (recorder.recording && recorder.state && recorder.state !== "running") {
-    items.push([
-      `Recorder ${recorder.state}${recorder.last_error ? `: ${recorder.last_error}` : ""}`,
-      "bad",
-    ]);
-  }
-  if (status.storage?.ok === false) {
-    items.push([
-      status.storage.warning ?? "Storage limits cannot be met: recording stopped",
-      "bad",
-    ]);
-  } else if (status.storage?.warning) {
-    items.push([status.storage.warning, "warn"]);
+  if (status.preview?.last_error && status.preview.state !== "running") {
+    items.push([`Live view: ${status.preview.last_error}`, "warn"]);
   }
   for (const warning of status.health?.warnings ?? []) items.push([String(warning), "warn"]);
   if (status.clock && !status.clock.trusted && !clockAgrees()) {
     items.push(["The recorder's clock is not set: clip times may be wrong", "warn"]);
   }
-  // The same reason may come from two places (a blocked recording and the storage).
-  const unique = items.filter(([message], index) =>
-    items.findIndex(([other]) => other.endsWith(message) || message.endsWith(other)) === index
-  );
-  const text = JSON.stringify(unique);
+  const text = JSON.stringify(items);
   if (text === warningsText) return;
   warningsText = text;
   $("warnings").replaceChildren(
-    ...unique.map(([message, tone]) => h("li", { class: tone }, [message])),
+    ...items.map(([message, tone]) => h("li", { class: tone }, [message])),
   );
 }
 
@@ -837,8 +1057,13 @@ $("record").addEventListener("click", async () => {
     const recorder = await api(start ? "api/recording/start" : "api/recording/stop", {
       method: "POST",
     });
-    if (state.status) state.status.recorder = { ...state.status.recorder, ...recorder };
-    announce(recorder.recording ? "Recording started" : "Recording stopped");
+    if (state.status) {
+      state.status.recorder = { ...state.status.recorder, ...recorder };
+      // The recorder's record state is re-read below, not guessed from the answer.
+      if (!start && state.status.record) {
+        state.status.record = { state: "paused", message: "", since: Date.now() };
+      }
+    }
   } catch (error) {
     toast(messageOf(error), { error: true });
   } finally {
@@ -850,6 +1075,7 @@ $("record").addEventListener("click", async () => {
 
 $("lock-now").addEventListener("click", async () => {
   const button = /** @type {HTMLButtonElement} */ ($("lock-now"));
+  button.dataset.busy = "1";
   button.disabled = true;
   try {
     const result = await api("api/clips/lock-now", { method: "POST" });
@@ -864,7 +1090,8 @@ $("lock-now").addEventListener("click", async () => {
   } catch (error) {
     toast(messageOf(error), { error: true });
   } finally {
-    button.disabled = !state.status?.recorder?.recording;
+    delete button.dataset.busy;
+    renderRecording();
   }
 });
 
@@ -874,6 +1101,10 @@ $("lock-now").addEventListener("click", async () => {
 /** The list request under way, if any; a request asked for meanwhile runs after it. */
 let clipsLoading = /** @type {Promise<void> | null} */ (null);
 let clipsAgain = false;
+
+/** Clips ticked for a bulk action, by id; kept across refreshes while the clip exists. */
+const selected = new Set();
+let lockedOnly = false;
 
 /** Reloads the clip list (one request at a time: listing probes files on the Pi). */
 function loadClips() {
@@ -899,30 +1130,91 @@ function loadClips() {
   return clipsLoading;
 }
 
+/** The clips the list shows: all, or the locked ones only. */
+function visibleClips() {
+  return lockedOnly ? state.clips.filter((clip) => clip.locked) : state.clips;
+}
+
+/** @param {number} ms */
+function dayKey(ms) {
+  const date = new Date(ms);
+  return `${date.getFullYear()}-${date.getMonth() + 1}-${date.getDate()}`;
+}
+
+/** The list grouped by day (the date once per group), newest first; items are reused. */
 function renderClips() {
   const list = $("clip-list");
-  const shown = state.clips.slice(0, state.shownClips);
+  const ids = new Set(state.clips.map((clip) => clip.id));
+  for (const id of selected) if (!ids.has(id)) selected.delete(id);
+  const clips = visibleClips();
+  const shown = clips.slice(0, state.shownClips);
   /** @type {Map<string, HTMLElement>} */
-  const existing = new Map();
-  for (const item of /** @type {HTMLElement[]} */ ([...list.children])) {
-    existing.set(item.dataset.id ?? "", item);
+  const items = new Map();
+  for (const item of /** @type {NodeListOf<HTMLElement>} */ (list.querySelectorAll("li.clip"))) {
+    items.set(item.dataset.id ?? "", item);
   }
-  shown.forEach((clip, index) => {
-    let item = existing.get(clip.id);
-    existing.delete(clip.id);
+  /** @type {Map<string, HTMLElement>} */
+  const days = new Map();
+  for (const day of /** @type {NodeListOf<HTMLElement>} */ (list.querySelectorAll(".day"))) {
+    days.set(day.dataset.day ?? "", day);
+  }
+  /** @type {HTMLElement[]} */
+  const order = [];
+  /** @type {Map<string, HTMLElement[]>} */
+  const byDay = new Map();
+  for (const clip of shown) {
+    const key = dayKey(clip.start);
+    if (!byDay.has(key)) byDay.set(key, []);
+    let item = items.get(clip.id);
+    items.delete(clip.id);
     if (!item) item = clipItem(clip);
     updateClipItem(item, clip);
-    if (list.children[index] !== item) list.insertBefore(item, list.children[index] ?? null);
+    byDay.get(key)?.push(item);
+  }
+  for (const [key, dayItems] of byDay) {
+    let day = days.get(key);
+    days.delete(key);
+    const first = shown.find((clip) => dayKey(clip.start) === key);
+    if (!day) {
+      const headingId = `day-${key}`;
+      day = h("section", { class: "day", "data-day": key, "aria-labelledby": headingId }, [
+        h("h3", { id: headingId, class: "day-head" }),
+        h("ol", { class: "clip-list" }),
+      ]);
+    }
+    const heading = /** @type {HTMLElement} */ (day.querySelector("h3"));
+    const title = `${formatDate(first.start)} · ${dayItems.length} ${
+      dayItems.length === 1 ? "clip" : "clips"
+    }`;
+    if (heading.textContent !== title) heading.textContent = title;
+    const ol = /** @type {HTMLElement} */ (day.querySelector("ol"));
+    dayItems.forEach((item, index) => {
+      if (ol.children[index] !== item) ol.insertBefore(item, ol.children[index] ?? null);
+    });
+    while (ol.children.length > dayItems.length) ol.lastElementChild?.remove();
+    order.push(day);
+  }
+  for (const item of items.values()) item.remove();
+  for (const day of days.values()) day.remove();
+  order.forEach((day, index) => {
+    if (list.children[index] !== day) list.insertBefore(day, list.children[index] ?? null);
   });
-  for (const item of existing.values()) item.remove();
   const count = state.clips.length;
   const locked = state.clips.filter((clip) => clip.locked).length;
   $("clips-count").textContent = count ? `(${count}${locked ? `, ${locked} locked` : ""})` : "";
   const empty = $("clips-empty");
-  empty.hidden = count > 0;
-  empty.textContent = "No clips yet.";
-  $("clips-more").hidden = count <= shown.length;
-  $("clips-more").textContent = `Show more (${count - shown.length} older)`;
+  empty.hidden = clips.length > 0;
+  empty.textContent = lockedOnly ? "No locked clips." : "No clips yet.";
+  $("clips-more").hidden = clips.length <= shown.length;
+  $("clips-more").textContent = `Show more (${clips.length - shown.length} older)`;
+  const filter = $("clips-locked");
+  filter.setAttribute("aria-pressed", String(lockedOnly));
+  const selectAll = $("clips-select-all");
+  const selectable = shown.filter((clip) => !clip.recording);
+  const all = selectable.length > 0 && selectable.every((clip) => selected.has(clip.id));
+  selectAll.textContent = all ? "Select none" : lockedOnly ? "Select all locked" : "Select all";
+  /** @type {HTMLButtonElement} */ (selectAll).disabled = selectable.length === 0;
+  renderBulk();
   const storage = state.status?.storage;
   if (typeof storage?.free_bytes === "number") fact("retention", retentionText(storage));
 }
@@ -933,35 +1225,50 @@ function renderClips() {
  */
 function clipItem(clip) {
   const id = encodeURIComponent(clip.id);
+  const when = formatWhen(clip.start);
   // The clip being written is renamed when it closes (a new id, so a new item): its
-  // thumbnail is asked for then, not while the file may vanish under the request.
-  const thumb = clip.recording ? h("span", { class: "thumb-live" }, ["REC"]) : h("img", {
-    src: `api/clips/${id}/thumbnail.jpg`,
-    alt: "",
-    loading: "lazy",
-    decoding: "async",
-    width: "112",
-    height: "63",
+  // thumbnail is asked for then, not while the file may vanish under the request. Until
+  // then it plays as the live view.
+  const thumb = clip.recording
+    ? h("button", { type: "button", class: "clip-thumb live-thumb", "data-action": "live" }, [
+      h("span", { class: "thumb-live" }, ["REC"]),
+      h("span", { class: "sr-only" }, [" Watch live: this clip is being recorded"]),
+    ])
+    : h("button", { type: "button", class: "clip-thumb", "data-action": "play" }, [
+      h("img", {
+        src: `api/clips/${id}/thumbnail.jpg`,
+        alt: `Play the clip from ${when}`,
+        loading: "lazy",
+        decoding: "async",
+        width: "112",
+        height: "63",
+      }),
+    ]);
+  thumb.querySelector("img")?.addEventListener("error", (event) => {
+    /** @type {HTMLElement} */ (event.target).classList.add("failed");
   });
-  thumb.addEventListener("error", () => thumb.classList.add("failed"));
+  const selectId = `select-${clip.id.replace(/[^A-Za-z0-9_-]/g, "_")}`;
   return h("li", { class: "clip", "data-id": clip.id }, [
-    h("button", { type: "button", class: "clip-thumb", "data-action": "play" }, [thumb]),
+    thumb,
     h("div", { class: "clip-meta" }, [
       h("span", { class: "clip-head" }, [
         h("span", { class: "clip-time" }),
         h("span", { class: "badges" }),
       ]),
-      h("span", { class: "clip-date" }),
       h("span", { class: "clip-info" }),
     ]),
+    h("label", { class: "clip-select", for: selectId }, [
+      h("input", { id: selectId, type: "checkbox", "data-action": "select" }),
+      h("span", { class: "sr-only" }, [`Select the clip from ${when}`]),
+    ]),
     h("div", { class: "clip-actions" }, [
-      h("button", { type: "button", class: "button", "data-action": "play" }, ["Play"]),
+      h("button", { type: "button", class: "button clip-play", "data-action": "play" }, [
+        "Play",
+      ]),
       h(
         "a",
         { class: "button", href: `api/clips/${id}`, download: "", "data-action": "download" },
-        [
-          "Download",
-        ],
+        ["Download"],
       ),
       h("button", { type: "button", class: "button lock", "data-action": "lock" }),
       h("button", { type: "button", class: "button danger", "data-action": "delete" }, ["Delete"]),
@@ -977,6 +1284,7 @@ function updateClipItem(item, clip) {
   const when = formatWhen(clip.start);
   item.classList.toggle("locked", clip.locked);
   item.classList.toggle("recording", clip.recording);
+  item.classList.toggle("selected", selected.has(clip.id));
   /** @param {string} selector */
   const one = (selector) => /** @type {HTMLElement} */ (item.querySelector(selector));
   const text = (/** @type {string} */ selector, /** @type {string} */ value) => {
@@ -984,7 +1292,6 @@ function updateClipItem(item, clip) {
     if (element.textContent !== value) element.textContent = value;
   };
   text(".clip-time", formatTime(clip.start));
-  text(".clip-date", formatDate(clip.start));
   const format = [
     clip.codec ? String(clip.codec).toUpperCase() : null,
     clip.width && clip.height ? `${clip.width}×${clip.height}` : null,
@@ -1006,15 +1313,20 @@ function updateClipItem(item, clip) {
       ...badges.map(([label, kind]) => h("span", { class: `badge ${kind}` }, [label])),
     );
   }
-  const playable = !clip.recording;
-  for (const button of item.querySelectorAll('[data-action="play"]')) {
-    /** @type {HTMLButtonElement} */ (button).disabled = !playable;
-  }
-  one(".clip-thumb").setAttribute("aria-label", `Play the clip from ${when}`);
+  const checkbox = /** @type {HTMLInputElement} */ (one('[data-action="select"]'));
+  checkbox.checked = selected.has(clip.id);
+  checkbox.disabled = clip.recording;
+  const play = /** @type {HTMLButtonElement} */ (one(".clip-play"));
+  play.textContent = clip.recording ? "Live" : "Play";
+  play.dataset.action = clip.recording ? "live" : "play";
+  play.setAttribute(
+    "aria-label",
+    clip.recording ? "Live: watch the clip being recorded" : `Play the clip from ${when}`,
+  );
   const download = /** @type {HTMLAnchorElement} */ (one('[data-action="download"]'));
   download.setAttribute("aria-label", `Download the clip from ${when}`);
-  download.toggleAttribute("aria-disabled", clip.recording);
   if (clip.recording) download.setAttribute("aria-disabled", "true");
+  else download.removeAttribute("aria-disabled");
   download.download = clip.file.split("/").pop() ?? "";
   const lock = one('[data-action="lock"]');
   text('[data-action="lock"]', clip.locked ? "Unlock" : "Lock");
@@ -1033,8 +1345,22 @@ $("clip-list").addEventListener("click", async (event) => {
   const clip = state.clips.find((candidate) => candidate.id === item.dataset.id);
   if (!clip) return;
   const action = control.dataset.action;
+  if (action === "select") {
+    const checkbox = /** @type {HTMLInputElement} */ (control);
+    if (checkbox.checked) selected.add(clip.id);
+    else selected.delete(clip.id);
+    item.classList.toggle("selected", checkbox.checked);
+    renderClips();
+    return;
+  }
   if (action === "download") {
     if (clip.recording) event.preventDefault();
+    return;
+  }
+  if (action === "live") {
+    $("live").scrollIntoView({ block: "start" });
+    live.paused = false;
+    updateLive();
     return;
   }
   if (action === "play") return openPlayer(clip);
@@ -1053,6 +1379,110 @@ $("clip-list").addEventListener("click", async (event) => {
     toast(messageOf(error), { error: true });
   }
   await loadClips();
+});
+
+/** The selected clips, newest first. */
+function selectedClips() {
+  return state.clips.filter((clip) => selected.has(clip.id));
+}
+
+function renderBulk() {
+  const clips = selectedClips();
+  $("bulk").hidden = clips.length === 0;
+  const locked = clips.filter((clip) => clip.locked).length;
+  $("bulk-count").textContent = `${clips.length} selected${locked ? `, ${locked} locked` : ""}`;
+  for (
+    const button of /** @type {NodeListOf<HTMLButtonElement>} */ (
+      $("bulk").querySelectorAll("[data-bulk]")
+    )
+  ) {
+    const kind = button.dataset.bulk;
+    button.disabled = (kind === "lock" && locked === clips.length) ||
+      (kind === "unlock" && locked === 0);
+  }
+}
+
+$("clips-locked").addEventListener("click", () => {
+  lockedOnly = !lockedOnly;
+  state.shownClips = CLIPS_PAGE;
+  renderClips();
+});
+
+$("clips-select-all").addEventListener("click", () => {
+  const shown = visibleClips().slice(0, state.shownClips).filter((clip) => !clip.recording);
+  const all = shown.every((clip) => selected.has(clip.id));
+  for (const clip of shown) {
+    if (all) selected.delete(clip.id);
+    else selected.add(clip.id);
+  }
+  renderClips();
+});
+
+$("bulk").addEventListener("click", async (event) => {
+  const button = /** @type {HTMLElement} */ (event.target).closest("[data-bulk]");
+  if (!(button instanceof HTMLButtonElement)) return;
+  const kind = button.dataset.bulk;
+  const clips = selectedClips();
+  if (kind === "clear") {
+    selected.clear();
+    return renderClips();
+  }
+  if (clips.length === 0) return;
+  const count = (/** @type {number} */ n) => `${n} ${n === 1 ? "clip" : "clips"}`;
+  if (kind === "download") {
+    // One download per clip: a zip would have to be built on the Pi.
+    for (const clip of clips) {
+      const link = h("a", {
+        href: `api/clips/${encodeURIComponent(clip.id)}`,
+        download: clip.file.split("/").pop() ?? "",
+      });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    toast(`Downloading ${count(clips.length)}`);
+    return;
+  }
+  const locked = clips.filter((clip) => clip.locked);
+  if (kind === "delete") {
+    const unlockFirst = locked.length ? ` (${locked.length} of them locked: unlocked first)` : "";
+    if (!confirm(`Delete ${count(clips.length)}${unlockFirst}? This cannot be undone.`)) return;
+  }
+  const buttons = /** @type {NodeListOf<HTMLButtonElement>} */ (
+    $("bulk").querySelectorAll("[data-bulk]")
+  );
+  for (const each of buttons) each.disabled = true;
+  /** @type {string[]} */
+  const failures = [];
+  let done = 0;
+  for (const clip of clips) {
+    const id = encodeURIComponent(clip.id);
+    try {
+      if (kind === "lock" && !clip.locked) {
+        await api(`api/clips/${id}/lock`, { method: "POST" });
+      } else if (kind === "unlock" && clip.locked) {
+        await api(`api/clips/${id}/unlock`, { method: "POST" });
+      } else if (kind === "delete") {
+        if (clip.locked) await api(`api/clips/${id}/unlock`, { method: "POST" });
+        await api(`api/clips/${id}`, { method: "DELETE" });
+        selected.delete(clip.id);
+      } else {
+        continue;
+      }
+      done++;
+    } catch (error) {
+      failures.push(`${formatTime(clip.start)}: ${messageOf(error)}`);
+    }
+  }
+  const verb = { lock: "Locked", unlock: "Unlocked", delete: "Deleted" }[kind ?? ""] ?? kind;
+  if (failures.length) {
+    toast(`${verb} ${count(done)}; ${failures.length} failed: ${failures[0]}`, { error: true });
+  } else {
+    toast(`${verb} ${count(done)}`);
+  }
+  await loadClips();
+  void poll(); // storage and the record state may change (a blocked recording resumes)
 });
 
 $("clips-refresh").addEventListener("click", () => void loadClips());
@@ -1228,19 +1658,33 @@ function clearErrors() {
 }
 
 /**
- * @param {string | null} field
- * @param {string} message
+ * Shows each error next to its field (or above the buttons when it names none), and moves
+ * the focus to the first field in error.
+ * @param {{ field?: string | null, error: string }[]} errors
  */
-function showSettingsError(field, message) {
-  const element = field ? input(field) : null;
-  const slot = field ? document.getElementById(`${field}-error`) : null;
-  if (element && slot) {
-    slot.textContent = message;
-    element.setAttribute("aria-invalid", "true");
-    element.focus();
-    element.scrollIntoView({ block: "center" });
+function showSettingsErrors(errors) {
+  /** @type {HTMLElement | null} */
+  let first = null;
+  /** @type {string[]} */
+  const general = [];
+  for (const { field, error } of errors) {
+    const element = field ? input(field) : null;
+    const slot = field ? document.getElementById(`${field}-error`) : null;
+    if (element && slot) {
+      slot.textContent = slot.textContent ? `${slot.textContent} ${error}` : error;
+      element.setAttribute("aria-invalid", "true");
+      first ??= element;
+    } else {
+      general.push(error);
+    }
+  }
+  $("settings-error").textContent = general.join(" ");
+  const focus = first ?? $("settings-error");
+  if (first) {
+    first.focus();
+    first.scrollIntoView({ block: "center" });
   } else {
-    $("settings-error").textContent = message;
+    focus.scrollIntoView({ block: "center" });
   }
 }
 
@@ -1295,7 +1739,10 @@ form.addEventListener("submit", async (event) => {
     void poll();
   } catch (error) {
     result.textContent = "";
-    showSettingsError(error instanceof ApiError ? error.field : null, messageOf(error));
+    const errors = error instanceof ApiError && error.errors.length
+      ? error.errors
+      : [{ field: error instanceof ApiError ? error.field : null, error: messageOf(error) }];
+    showSettingsErrors(errors);
   } finally {
     save.disabled = false;
   }
@@ -1347,7 +1794,6 @@ function onVisibility() {
     if (media instanceof HTMLVideoElement) media.pause();
     else if (player.open) player.close();
   } else {
-    live.retryMs = RETRY_FIRST_MS;
     void poll();
     updateLive();
   }
@@ -1361,7 +1807,9 @@ addEventListener("pagehide", () => stopLive());
 addEventListener("pageshow", onVisibility);
 
 setInterval(() => {
-  if (!document.hidden) renderCurrent();
+  if (document.hidden) return;
+  renderCurrent();
+  renderLiveNote();
 }, 1000);
 
 updateLive();

@@ -26,6 +26,10 @@ export interface RunningRecorder extends AsyncDisposable {
   get(path: string): Promise<any>;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number>;
+  /** Sends `signal` to the process (SIGKILL: the recorder dies as in a crash), then waits. */
+  kill(signal: Deno.Signal): Promise<number>;
+  /** Sends `signal` without waiting (SIGSTOP: the recorder hangs; SIGCONT: it goes on). */
+  signal(signal: Deno.Signal): void;
 }
 
 /**
@@ -93,6 +97,17 @@ export async function startRecorder(
       return body;
     },
     stop,
+    signal(signal: Deno.Signal) {
+      if (!exited) child.kill(signal);
+    },
+    kill(signal: Deno.Signal) {
+      return stopped ??= (async () => {
+        if (!exited) child.kill(signal);
+        const { code } = await child.status;
+        await reading;
+        return code;
+      })();
+    },
     async [Symbol.asyncDispose]() {
       // A test that failed half-way must not leave the recorder running.
       const timer = setTimeout(() => !exited && child.kill("SIGKILL"), 15_000);
@@ -125,17 +140,25 @@ export async function waitInPage(page: Page, expression: string, timeoutMs = 10_
   }
 }
 
-/** The picture an `<img>` shows now, as a PNG data URL (drawn through a canvas). */
+/** The picture an `<img>` or `<canvas>` shows now, as a PNG data URL. */
 export async function grabImage(page: Page, selector: string): Promise<string> {
   return await page.evaluate(`(() => {
-    const img = document.querySelector(${JSON.stringify(selector)});
+    const element = document.querySelector(${JSON.stringify(selector)});
+    if (element instanceof HTMLCanvasElement) return element.toDataURL("image/png");
     const canvas = document.createElement("canvas");
-    canvas.width = img.naturalWidth;
-    canvas.height = img.naturalHeight;
-    canvas.getContext("2d").drawImage(img, 0, 0);
+    canvas.width = element.naturalWidth;
+    canvas.height = element.naturalHeight;
+    canvas.getContext("2d").drawImage(element, 0, 0);
     return canvas.toDataURL("image/png");
   })()`) as string;
 }
+
+/** Page code: whether the live view has drawn a frame. */
+export const LIVE_PLAYING =
+  `document.querySelector("#live-view").dataset.frameSeq !== undefined && document.querySelector("#live-view").width > 0`;
+
+/** Page code: the record state the sticky pill shows. */
+export const PILL_STATE = `document.querySelector("#rec-pill").dataset.state`;
 
 /**
  * Makes the page believe it was hidden or shown (tab in the background, screen off). Headless

@@ -4,11 +4,13 @@
  * in the browser, not in Deno.
  */
 import assert from "node:assert/strict";
+import { axe } from "./_axe.ts";
 import type { Page } from "../_playwright.ts";
 import { launchBrowser, TEST_OUTPUT } from "../_browser.ts";
 import { FAKE_BIN, waitFor } from "../_helpers.ts";
 import {
   grabImage,
+  LIVE_PLAYING,
   makeWorkspace,
   type RunningRecorder,
   setPageHidden,
@@ -21,8 +23,26 @@ const SMALL = { width: 320, height: 240, fps: 10, segment: 2 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** @returns whether `page` currently shows the live picture */
-const LIVE_PLAYING = `document.querySelector("#live-img").naturalWidth > 0`;
+/** axe-core's serious and critical violations on the page as it is now, in words. */
+async function seriousViolations(page: Page): Promise<string[]> {
+  if (!await page.evaluate(`typeof axe !== "undefined"`)) {
+    await page.addScriptTag({ content: (axe as unknown as { source: string }).source });
+  }
+  const results = await page.evaluate(`axe.run(document, { resultTypes: ["violations"] })`) as {
+    violations: {
+      id: string;
+      impact: string;
+      nodes: { target: string[]; failureSummary: string }[];
+    }[];
+  };
+  return results.violations
+    .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
+    .flatMap((violation) =>
+      violation.nodes.map((node) =>
+        `${violation.impact} ${violation.id} at ${node.target.join(" ")}: ${node.failureSummary}`
+      )
+    );
+}
 
 async function viewers(recorder: RunningRecorder): Promise<number> {
   return (await recorder.get("api/status")).viewers.count;
@@ -65,11 +85,11 @@ Deno.test("Control page in Chromium: live view, recording, clips, settings error
 
   await t.step("the live view plays and advances", async () => {
     await waitInPage(page, LIVE_PLAYING);
-    assert.equal(await page.evaluate(`document.querySelector("#live-img").naturalWidth`), 320);
-    const first = await grabImage(page, "#live-img");
+    assert.equal(await page.evaluate(`document.querySelector("#live-view").width`), 320);
+    const first = await grabImage(page, "#live-view");
     await waitFor(
       "a different picture",
-      async () => (await grabImage(page, "#live-img")) !== first,
+      async () => (await grabImage(page, "#live-view")) !== first,
       5_000,
     );
     assert.equal(await viewers(recorder), 1);
@@ -198,8 +218,9 @@ Deno.test("Control page in Chromium: live view, recording, clips, settings error
   });
 
   await t.step("the record button switches recording and shows the true state", async () => {
-    await waitInPage(page, `document.querySelector("#record").dataset.recording === "true"`);
-    assert.match(await page.textContent("#record") ?? "", /Recording/);
+    await waitInPage(page, `document.querySelector("#record").dataset.state === "recording"`);
+    assert.match(await page.textContent("#record") ?? "", /Recording\s*Tap to stop/);
+    assert.match(await page.textContent("#rec-pill") ?? "", /REC \d+:\d\d/);
     await page.click("#record");
     await waitFor(
       "recording to stop",
@@ -208,12 +229,15 @@ Deno.test("Control page in Chromium: live view, recording, clips, settings error
     );
     await waitInPage(
       page,
-      `document.querySelector("#record").dataset.recording === "false" &&
+      `document.querySelector("#record").dataset.state === "paused" &&
         !document.querySelector("#record").disabled`,
     );
-    assert.match(await page.textContent("#record") ?? "", /Not recording/);
+    assert.match(await page.textContent("#record") ?? "", /Not recording\s*Tap to start/);
+    assert.equal(await page.textContent("#rec-pill-text"), "Paused");
     assert.ok(await page.isDisabled("#lock-now"), "nothing to lock when not recording");
+    assert.match(await page.textContent("#lock-hint") ?? "", /not recording|nothing is being/i);
     assert.ok(await page.isHidden("#rec-badge"));
+    assert.doesNotMatch(await page.textContent("#current") ?? "", /Clip #/, "no clip timer");
 
     await page.click("#record");
     await waitFor(
@@ -221,11 +245,21 @@ Deno.test("Control page in Chromium: live view, recording, clips, settings error
       async () => (await recorder.get("api/status")).recorder.recording === true,
       10_000,
     );
-    await waitInPage(page, `document.querySelector("#record").dataset.recording === "true"`);
+    await waitInPage(page, `document.querySelector("#record").dataset.state === "recording"`);
     await waitInPage(
       page,
       `/Clip #\\d{6} · \\d+:\\d\\d/.test(document.querySelector("#current").textContent)`,
     );
+    // The clip timer never counts past the clip length (2 s), over a few clips.
+    for (let i = 0; i < 12; i++) {
+      const text = await page.textContent("#current") ?? "";
+      const match = /· (\d+):(\d\d) of (\d+):(\d\d)/.exec(text);
+      if (match) {
+        const [elapsed, length] = [+match[1] * 60 + +match[2], +match[3] * 60 + +match[4]];
+        assert.ok(elapsed <= length, `timer at ${text}`);
+      }
+      await sleep(400);
+    }
   });
 
   await t.step("lock now protects the clip being recorded", async () => {
@@ -237,6 +271,74 @@ Deno.test("Control page in Chromium: live view, recording, clips, settings error
     await waitInPage(page, `document.querySelector("#clip-list li.locked") !== null`);
     await waitInPage(page, `/Locked/.test(document.querySelector("#toast").textContent)`);
   });
+
+  await t.step(
+    "clips are grouped by day; several lock, filter, unlock and delete at once",
+    async () => {
+      await waitInPage(
+        page,
+        `document.querySelectorAll("#clip-list li.clip:not(.recording)").length >= 3`,
+        20_000,
+      );
+      // The date once per day, not on every clip.
+      const heads = await page.$$eval(".day-head", (list) => list.map((e) => e.textContent));
+      assert.ok(
+        heads.length >= 1 && heads.every((text) => /· \d+ clips?$/.test(text ?? "")),
+        `${heads}`,
+      );
+      assert.equal(await page.$$eval("#clip-list .clip-date", (list) => list.length), 0);
+      const ids = await page.evaluate(`[...document.querySelectorAll(
+        "#clip-list li.clip:not(.recording):not(.locked)")].slice(0, 2).map((li) => li.dataset.id)`) as string[];
+      for (const id of ids) await page.check(`li[data-id="${id}"] [data-action="select"]`);
+      assert.match(await page.textContent("#bulk-count") ?? "", /^2 selected/);
+      await clickFor(page, '#bulk [data-bulk="lock"]', "POST", /\/lock$/);
+      await waitFor("both locked", async () => {
+        const both = await Promise.all(ids.map((id) => clip(recorder, id)));
+        return both.every((c) => c?.locked);
+      }, 10_000);
+      // Locked only, select all, unlock: every locked clip, no confirmation needed.
+      await page.click("#clips-locked");
+      assert.equal(await page.getAttribute("#clips-locked", "aria-pressed"), "true");
+      await waitInPage(
+        page,
+        `[...document.querySelectorAll("#clip-list li.clip")].every((li) => li.matches(".locked"))`,
+      );
+      await page.click('#bulk [data-bulk="clear"]');
+      await page.click("#clips-select-all");
+      const chosen = await page.evaluate(
+        `[...document.querySelectorAll("#clip-list li.clip.selected")].map((li) => li.dataset.id)`,
+      ) as string[];
+      for (const id of ids) assert.ok(chosen.includes(id), `${id} is among the locked selected`);
+      await clickFor(page, '#bulk [data-bulk="unlock"]', "POST", /\/unlock$/);
+      await waitFor("the selected ones unlocked", async () => {
+        const all = await Promise.all(chosen.map((id) => clip(recorder, id)));
+        return all.every((c) => c === undefined || !c.locked);
+      }, 10_000);
+      await waitInPage(
+        page,
+        `${JSON.stringify(ids)}.every((id) => !document.querySelector(\`li[data-id="\${id}"]\`))`,
+      );
+      await page.click("#clips-locked");
+      // Delete two, one confirmation for both. (The selection outlives an unlock, so that
+      // "unlock, then delete" is two taps: start afresh.)
+      await page.click('#bulk [data-bulk="clear"]');
+      for (const id of ids) await page.check(`li[data-id="${id}"] [data-action="select"]`);
+      const questions: string[] = [];
+      const accept = (dialog: { message(): string; accept(): Promise<void> }) => {
+        questions.push(dialog.message());
+        void dialog.accept();
+      };
+      page.on("dialog", accept);
+      await clickFor(page, '#bulk [data-bulk="delete"]', "DELETE", /\/api\/clips\//);
+      await waitFor("both deleted", async () => {
+        const both = await Promise.all(ids.map((id) => clip(recorder, id)));
+        return both.every((c) => c === undefined);
+      }, 10_000);
+      page.off("dialog", accept);
+      assert.deepEqual(questions, ["Delete 2 clips? This cannot be undone."]);
+      await waitInPage(page, `document.querySelector("#bulk").hidden`);
+    },
+  );
 
   await t.step("a bad setting shows the server's message next to the field", async () => {
     await waitInPage(page, `document.querySelector("#segment").value === "2"`);
@@ -275,6 +377,8 @@ Deno.test("Control page in Chromium: live view, recording, clips, settings error
         .filter((e) => e.offsetParent !== null && e.getBoundingClientRect().height < 44)
         .map((e) => e.id || e.textContent.trim())`);
       assert.deepEqual(small, [], `touch targets at least 44 px high at ${width}px`);
+      assert.deepEqual(await seriousViolations(page), [], `axe at ${width}px`);
+      assert.equal(await page.$$eval("h1", (list) => list.length), 1, "one <h1>");
       await page.screenshot({ path: `${TEST_OUTPUT}page-${width}x${height}.png` });
       await page.screenshot({
         path: `${TEST_OUTPUT}page-${width}x${height}-full.png`,
@@ -315,7 +419,7 @@ Deno.test("Control page saves a setting that survives a restart, and reconnects 
     page,
     `/^Saved\\. Restarted .*camera/.test(document.querySelector("#settings-result").textContent)`,
   );
-  await waitInPage(page, `document.querySelector("#live-img").naturalWidth === 640`, 15_000);
+  await waitInPage(page, `document.querySelector("#live-view").width === 640`, 15_000);
   assert.equal((await first.get("api/settings")).settings.segment, 3);
   // Saved atomically: the file is whole JSON, keeps its other keys, and no temporary is left.
   const saved = JSON.parse(await Deno.readTextFile(workspace.config));
@@ -332,7 +436,7 @@ Deno.test("Control page saves a setting that survives a restart, and reconnects 
 
   // The recorder restarts on the same port: the open page notices, then reconnects alone.
   assert.equal(await first.stop(), 0);
-  await waitInPage(page, `!document.querySelector("#offline").hidden`, 10_000);
+  await waitInPage(page, `document.querySelector("#rec-pill").dataset.state === "unreachable"`);
   await using second = await startRecorder(args, { port: first.port });
   assert.match(second.log, /in 3 s clips/, "the saved clip length is used after a restart");
   await waitFor(
@@ -340,9 +444,9 @@ Deno.test("Control page saves a setting that survives a restart, and reconnects 
     async () => (await viewers(second)) === 1,
     20_000,
   );
-  await waitInPage(page, `document.querySelector("#offline").hidden`);
+  await waitInPage(page, `document.querySelector("#rec-pill").dataset.state === "recording"`);
   await waitInPage(page, LIVE_PLAYING);
-  assert.equal(await page.evaluate(`document.querySelector("#live-img").naturalWidth`), 640);
+  assert.equal(await page.evaluate(`document.querySelector("#live-view").width`), 640);
   await page.reload();
   await waitInPage(page, `document.querySelector("#segment").value === "3"`);
   assert.equal(await page.inputValue("#preset"), "640x480");
@@ -417,7 +521,7 @@ Deno.test("Control page plays an H.264 clip in <video> and shows the decoded liv
   page.setDefaultTimeout(10_000);
   await page.goto(`${recorder.url}/`);
   await waitInPage(page, LIVE_PLAYING, 15_000);
-  assert.equal(await page.evaluate(`document.querySelector("#live-img").naturalWidth`), 320);
+  assert.equal(await page.evaluate(`document.querySelector("#live-view").width`), 320);
 
   const closed = "#clip-list li.clip:not(.recording)";
   await waitInPage(page, `document.querySelector(${JSON.stringify(closed)}) !== null`, 15_000);
