@@ -355,6 +355,19 @@ Deno.test("Control page in Chromium: live view, recording, clips, settings error
       await page.click("#settings-reset"); // back to what the server has
       assert.equal(await page.textContent(`#${field}-error`), "");
     }
+    // Two bad fields at once: each shows its own message next to it.
+    await page.fill("#fps", "0");
+    await page.fill("#segment", "99999");
+    const response = await clickFor(page, "#settings-save", "PUT", /\/api\/settings$/);
+    assert.equal(response.status(), 400);
+    const { errors } = await response.json();
+    assert.deepEqual(errors.map((e: { field: string }) => e.field).sort(), ["fps", "segment"]);
+    for (const { field, error } of errors) {
+      assert.equal(await page.textContent(`#${field}-error`), error);
+      assert.equal(await page.getAttribute(`#${field}`, "aria-invalid"), "true");
+    }
+    assert.equal(await page.textContent("#settings-error"), "", "nothing left over above");
+    await page.click("#settings-reset");
     assert.equal(await page.inputValue("#segment"), "2");
     assert.equal((await recorder.get("api/settings")).settings.segment, 2, "nothing was saved");
   });
