@@ -65,7 +65,13 @@ export function describeRecordState(input: RecordStateInput): Omit<RecordState, 
     return { state: "paused", message: "Not recording: tap Record to start" };
   }
   if (input.blocked) {
-    return { state: "blocked", message: `Not recording: ${input.blocked.reason}` };
+    // The guard stops recording only when deleting unlocked clips cannot make room.
+    return {
+      state: "blocked",
+      message: `Not recording: ${
+        withoutStop(input.blocked.reason)
+      }. Unlock or delete clips to make room`,
+    };
   }
   const cardError = input.storage.lastError;
   if (cardError && recorder.state !== "running") {
@@ -109,6 +115,10 @@ export function describeRecordState(input: RecordStateInput): Omit<RecordState, 
     };
   }
   return { state: "recording", message: "Recording" };
+}
+
+function withoutStop(sentence: string): string {
+  return sentence.replace(/[.\s]+$/, "");
 }
 
 function retrying(at: number | null, now: number): string {

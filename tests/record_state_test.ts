@@ -56,8 +56,15 @@ Deno.test("describeRecordState gives every other state its own sentence, the way
     message: "Not recording: tap Record to start",
   });
   assert.deepEqual(
-    describeRecordState({ ...healthy(), blocked: { reason: "Disk full: delete or unlock clips" } }),
-    { state: "blocked", message: "Not recording: Disk full: delete or unlock clips" },
+    describeRecordState({
+      ...healthy(),
+      blocked: { reason: "Free space is 1 MiB, under the 2 MiB free-space floor." },
+    }),
+    {
+      state: "blocked",
+      message:
+        "Not recording: Free space is 1 MiB, under the 2 MiB free-space floor. Unlock or delete clips to make room",
+    },
   );
   const failing = healthy();
   failing.camera = {
