@@ -229,6 +229,12 @@ function httpReport(status: ListenStatus | null): Record<string, unknown> | null
     last_error: status.lastError,
     since: status.since,
     retry_at: status.retryAt,
+    connections: status.connections,
+    max_connections: status.maxConnections,
+    evicted: status.evicted,
+    refused: status.refused,
+    timed_out: status.timedOut,
+    accept_errors: status.acceptErrors,
   };
 }
 
