@@ -1,7 +1,8 @@
 import { type Context, Hono } from "@hono/hono";
-import { mjpegClipResponse } from "./clip_playback.ts";
+import { mjpegClipFrame, mjpegClipResponse, parseStartOffset } from "./clip_playback.ts";
 import {
   ClipBusyError,
+  type ClipInfo,
   ClipLockedError,
   ClipNotFoundError,
   type ClipStore,
@@ -24,13 +25,17 @@ const CONTENT_TYPES: Record<string, string> = {
  * The clips API, to mount at `/api/clips`:
  *
  * - `GET /` lists clips, newest first: `{ clips: ClipInfo[] }`
- * - `GET /:id` downloads a clip (HTTP Range; `?inline=1` to play it in the browser)
+ * - `GET /:id` downloads a clip (HTTP Range; `?inline=1` to play it in the browser); the clip
+ *   being recorded as far as it is written when asked
  * - `DELETE /:id` deletes it (409 when locked or being recorded)
  * - `POST /:id/lock`, `POST /:id/unlock`
  * - `POST /lock-now` locks the current clip, the one before and the one after (409 when not
  *   recording)
  * - `GET /:id/thumbnail.jpg` its first frame
- * - `GET /:id/stream.mjpg` plays an MJPEG clip in an `<img>` (409 for H.264: use `?inline=1`)
+ * - `GET /:id/stream.mjpg?t=SECONDS` plays an MJPEG clip in an `<img>` from `t` (default 0;
+ *   400 for anything but 0 up to the clip's duration; 409 for H.264: use `?inline=1`). The
+ *   clip being recorded plays from `t` and follows the file as it grows.
+ * - `GET /:id/frame.jpg?t=SECONDS` the JPEG at `t` of an MJPEG clip (a paused player's seek)
  *
  * A malformed id is 400 and an unknown one 404; errors are `{ error: "…" }`.
  *
@@ -69,15 +74,25 @@ export function clipsRoutes(options: ClipsRoutesOptions): Hono {
       return c.json({ id, locked: false });
     }));
 
-  app.get("/:id/stream.mjpg", (c) =>
-    withClip(c, async (id) => {
-      const path = await store.resolve(id);
-      if (!path.endsWith(".mkv")) {
-        return c.json({
-          error: `Cannot stream ${id} as MJPEG: it is H.264, play it with ?inline=1`,
-        }, 409);
-      }
-      return mjpegClipResponse(path);
+  app.get(
+    "/:id/stream.mjpg",
+    (c) =>
+      withMjpegClip(
+        c,
+        store,
+        (clip, path, start) =>
+          Promise.resolve(mjpegClipResponse(path, { start, follow: clip.recording })),
+      ),
+  );
+
+  app.get("/:id/frame.jpg", (c) =>
+    withMjpegClip(c, store, async (clip, path, start) => {
+      const jpeg = await mjpegClipFrame(path, start).catch(() => null);
+      if (!jpeg) return c.json({ error: `Cannot show ${clip.id} at ${start} s: no frame` }, 404);
+      return c.body(jpeg as Uint8Array<ArrayBuffer>, 200, {
+        "content-type": "image/jpeg",
+        "cache-control": clip.recording ? "no-store" : "private, max-age=86400",
+      });
     }));
 
   app.get("/:id/thumbnail.jpg", (c) =>
@@ -112,6 +127,35 @@ async function withClip(
     }
     throw error;
   }
+}
+
+/**
+ * Runs `handler` for an MJPEG clip with its path and the start offset `?t=` (checked against
+ * the listed duration: 400 when out of range), after the checks of {@linkcode withClip}.
+ */
+function withMjpegClip(
+  c: Context,
+  store: ClipStore,
+  handler: (clip: ClipInfo, path: string, start: number) => Promise<Response>,
+): Promise<Response> {
+  return withClip(c, async (id) => {
+    const path = await store.resolve(id);
+    const clip = (await store.list()).find((candidate) => candidate.id === id);
+    if (!clip) throw new ClipNotFoundError(id);
+    if (!path.endsWith(".mkv")) {
+      return c.json({
+        error: `Cannot stream ${id} as MJPEG: it is H.264, play it with ?inline=1`,
+      }, 409);
+    }
+    let start;
+    try {
+      start = parseStartOffset(c.req.query("t"), clip.duration);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      return c.json({ error: error.message, field: "t" }, 400);
+    }
+    return await handler(clip, path, start);
+  });
 }
 
 /** Streams a clip from disk, whole or one byte range. */

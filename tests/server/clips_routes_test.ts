@@ -3,7 +3,15 @@ import { join } from "node:path";
 import { Hono } from "@hono/hono";
 import { clipsRoutes, parseRange } from "../../src/server/clips_routes.ts";
 import { ClipStore } from "../../src/storage/clip_store.ts";
-import { run, waitFor } from "../_helpers.ts";
+import { probeClip, run, waitFor } from "../_helpers.ts";
+import {
+  clipFrames,
+  FPS,
+  frameIndex,
+  PartReader,
+  startGrowingClip,
+  writeLongClip,
+} from "./_clip_playback.ts";
 import { filesIn, sampleClip, tempOutput, writeClips } from "../storage/_clips.ts";
 
 const A = "000001_20261130-111627";
@@ -271,7 +279,7 @@ Deno.test("clip routes refuse traversal, odd ids and symlinks", async () => {
     "/api/clips/%ZZ",
   ];
   for (const path of paths) {
-    for (const suffix of ["", "/thumbnail.jpg"]) {
+    for (const suffix of ["", "/thumbnail.jpg", "/stream.mjpg", "/frame.jpg?t=0"]) {
       for (const method of ["GET", "DELETE"]) {
         const response = await t.app.request(path + suffix, { method });
         const body = await response.text();
@@ -329,3 +337,111 @@ Deno.test("GET /api/clips/:id/stream.mjpg refuses H.264 clips and bad ids", asyn
   assert.match((await h264.json()).error, /play it with \?inline=1/);
   assert.equal((await t.app.request("/api/clips/..%2F..%2Fetc/stream.mjpg")).status, 400);
 });
+
+/** A 3 s clip (30 distinct frames) beside the others: its id and its frames as stored. */
+async function longClip(dir: string) {
+  const id = "000004_20261130-111927";
+  const path = join(dir, `${id}.mkv`);
+  await writeLongClip(path, 3);
+  return { id, frames: await clipFrames(path) };
+}
+
+Deno.test("GET /api/clips/:id/stream.mjpg?t=1 starts 1 s into the clip", async () => {
+  await using t = await testApp();
+  const { id, frames } = await longClip(t.dir);
+  const response = await t.app.request(`/api/clips/${id}/stream.mjpg?t=1`);
+  assert.equal(response.status, 200);
+  const parts = new PartReader(response.body!);
+  const first = frameIndex(frames, (await parts.next())!);
+  await parts.cancel();
+  assert.ok(Math.abs(first / FPS - 1) <= 1 / FPS, `the first frame is ${first / FPS} s in`);
+
+  const whole = await t.app.request(`/api/clips/${id}/stream.mjpg?t=0`);
+  const fromZero = new PartReader(whole.body!);
+  assert.equal(frameIndex(frames, (await fromZero.next())!), 0);
+  await fromZero.cancel();
+});
+
+Deno.test("GET /api/clips/:id/stream.mjpg and /frame.jpg are 400 for a bad or too late t", async () => {
+  await using t = await testApp();
+  const { id } = await longClip(t.dir);
+  for (const route of ["stream.mjpg", "frame.jpg"]) {
+    for (const value of ["-1", "abc", "3.5", "1e3", "%20"]) {
+      const response = await t.app.request(`/api/clips/${id}/${route}?t=${value}`);
+      assert.equal(response.status, 400, `${route}?t=${value}`);
+      const body = await response.json();
+      assert.equal(body.field, "t");
+      assert.match(body.error, /^Invalid start time t: expected seconds from 0 to 3, got "/);
+    }
+  }
+  const late = await t.app.request(`/api/clips/${id}/stream.mjpg?t=3.5`);
+  assert.deepEqual(await late.json(), {
+    error: 'Invalid start time t: expected seconds from 0 to 3, got "3.5"',
+    field: "t",
+  });
+  assert.equal((await t.app.request(`/api/clips/${id}/frame.jpg?t=x&t=1`)).status, 400);
+});
+
+Deno.test("GET /api/clips/:id/frame.jpg is the JPEG at t, copied out of the clip", async () => {
+  await using t = await testApp();
+  const { id, frames } = await longClip(t.dir);
+  const response = await t.app.request(`/api/clips/${id}/frame.jpg?t=2`);
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get("content-type"), "image/jpeg");
+  assert.equal(frameIndex(frames, new Uint8Array(await response.arrayBuffer())), 20);
+  const mp4 = "000005_20261130-112027";
+  await Deno.copyFile(join(t.dir, `${A}.mkv`), join(t.dir, `${mp4}.mp4`));
+  assert.equal((await t.app.request(`/api/clips/${mp4}/frame.jpg?t=0`)).status, 409);
+  assert.equal((await t.app.request(`/api/clips/000042_20261130-111627/frame.jpg`)).status, 404);
+});
+
+Deno.test("GET /api/clips/:id downloads and plays the clip being recorded as written so far", async () => {
+  await using dir = await tempOutput("clips_routes_recording_");
+  await using growing = startGrowingClip(dir.path, 7, 6);
+  const store = await ClipStore.open(dir.path);
+  const app = new Hono().route("/api/clips", clipsRoutes({ store, currentSeq: () => 7 }));
+  await waitFor("a second on disk", async () => {
+    try {
+      return (await probeClip(growing.path)).frames >= 10;
+    } catch {
+      return false;
+    }
+  }, 15_000);
+  const { clips } = await (await app.request("/api/clips")).json();
+  assert.deepEqual(
+    clips.map((clip: { id: string; recording: boolean }) => [clip.id, clip.recording]),
+    [
+      ["000007", true],
+    ],
+  );
+
+  const response = await app.request("/api/clips/000007");
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get("cache-control"), "no-store");
+  assert.equal(
+    response.headers.get("content-disposition"),
+    'attachment; filename="000007.recording.mkv"',
+  );
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  assert.equal(bytes.length, Number(response.headers.get("content-length")));
+  const copy = join(dir.path, "download.mkv");
+  await Deno.writeFile(copy, bytes);
+  const { frames } = await probeClip(copy);
+  assert.ok(frames > 0, `ffprobe reads ${frames} frames of the download`);
+  assert.ok(!(await isDone(growing.done)), "downloaded while the clip is being written");
+
+  // And it plays, from its start.
+  const stream = await app.request("/api/clips/000007/stream.mjpg");
+  assert.equal(stream.status, 200);
+  const parts = new PartReader(stream.body!);
+  const first = (await parts.next())!;
+  await parts.cancel();
+  const written = await clipFrames(copy);
+  assert.equal(frameIndex(written, first), 0);
+});
+
+/** Whether `promise` has settled by now. */
+async function isDone(promise: Promise<unknown>): Promise<boolean> {
+  const pending = Symbol();
+  return await Promise.race([promise.then(() => true), Promise.resolve(pending)]) !== pending;
+}
