@@ -1,9 +1,10 @@
 import { Hono } from "@hono/hono";
+import { bodyLimit } from "@hono/hono/body-limit";
 import { HTTPException } from "@hono/hono/http-exception";
 import { join } from "node:path";
 import type { Dashcam, DashcamStatus } from "../dashcam.ts";
 import type { RecorderStatus } from "../recorder/segment_recorder.ts";
-import { type Credentials, requireCredentials, sameOriginOnly } from "./auth.ts";
+import { type Credentials, knownHostOnly, requireCredentials, sameOriginOnly } from "./auth.ts";
 import { clipsRoutes } from "./clips_routes.ts";
 import { LiveFrames } from "./live_frames.ts";
 import type { ListenStatus } from "./listen.ts";
@@ -27,6 +28,9 @@ export interface AppOptions {
   http?: () => ListenStatus | null;
 }
 
+/** The largest request body taken (settings, clock): 64 KiB. */
+const MAX_BODY_BYTES = 64 * 1024;
+
 // Beside the code, through import.meta: works the same inside a `deno compile` binary
 // (where web/ is embedded with --include web) and with spaces in the path.
 const WEB_DIR = join(import.meta.dirname!, "..", "..", "web");
@@ -49,8 +53,18 @@ const WEB_FILES: Record<string, [file: string, type: string]> = {
 export function createApp(options: AppOptions): Hono {
   const { dashcam } = options;
   const app = new Hono();
+  app.use("*", knownHostOnly({ host: dashcam.config.host }));
   if (options.credentials) app.use("*", requireCredentials(options.credentials));
   app.use("*", sameOriginOnly());
+  // Every body this API takes is a small JSON document: refuse big ones before reading them.
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) =>
+        c.json({ error: `Request body too large: at most ${MAX_BODY_BYTES / 1024} KiB` }, 413),
+    }),
+  );
 
   app.get("/stream.mjpg", () => dashcam.streams.response());
 

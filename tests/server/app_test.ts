@@ -155,3 +155,50 @@ Deno.test("PUT /api/settings validates, applies only what changed, and saves", a
     height: 360,
   });
 });
+
+/** `mib` MiB of "a", made as it is sent, never all in memory. */
+function bigBody(mib: number): ReadableStream<Uint8Array> {
+  const chunk = new Uint8Array(1024 * 1024).fill(0x61);
+  let sent = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (sent++ < mib) controller.enqueue(chunk);
+      else controller.close();
+    },
+  });
+}
+
+Deno.test("PUT /api/settings and POST /api/clock refuse a 100 MiB body with 413 before reading it", async () => {
+  await using t = await testApp();
+  for (const [method, path] of [["PUT", "/api/settings"], ["POST", "/api/clock"]]) {
+    const streamed = await t.json(path, { method, body: bigBody(100) });
+    assert.equal(streamed.status, 413, `${method} ${path}`);
+    assert.match(streamed.body.error, /^Request body too large: at most 64 KiB/);
+    const declared = await t.json(path, {
+      method,
+      body: "{}",
+      headers: { "content-length": String(100 * 1024 * 1024) },
+    });
+    assert.equal(declared.status, 413, `${method} ${path} with a Content-Length`);
+  }
+  assert.equal((await t.json("/api/clock", { method: "POST", body: "{}" })).status, 400);
+});
+
+Deno.test("createApp answers a failing handler with a JSON 500", async () => {
+  await using t = await testApp();
+  t.dashcam.startRecording = () => Promise.reject(new Error("boom"));
+  const { status, body } = await t.json("/api/recording/start", { method: "POST" });
+  assert.equal(status, 500);
+  assert.equal(body.error, "Internal error: boom");
+});
+
+Deno.test("createApp under --no-auth refuses a DNS-rebinding Host", async () => {
+  await using t = await testApp();
+  const rebound = await t.json("http://evil.example/api/recording/start", {
+    method: "POST",
+    headers: { host: "evil.example:8080" },
+  });
+  assert.equal(rebound.status, 421);
+  assert.equal(t.dashcam.status().recording.wanted, false);
+  assert.equal((await t.json("http://127.0.0.1:8080/api/status")).status, 200);
+});

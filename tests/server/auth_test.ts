@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Hono } from "@hono/hono";
 import { configDirectory } from "../../src/config.ts";
-import { requireCredentials, resolveCredentials, sameOriginOnly } from "../../src/server/auth.ts";
+import {
+  knownHostOnly,
+  requireCredentials,
+  resolveCredentials,
+  sameOriginOnly,
+} from "../../src/server/auth.ts";
 import { reachableUrls } from "../../src/server/listen.ts";
 
 function protectedApp() {
@@ -82,4 +87,81 @@ Deno.test("reachableUrls lists the machine's addresses for a wildcard host", () 
   ]);
   assert.deepEqual(reachableUrls("127.0.0.1", 80), ["http://127.0.0.1:80"]);
   assert.deepEqual(reachableUrls("::1", 80), ["http://[::1]:80"]);
+});
+
+Deno.test("requireCredentials locks out a guessing client for a while, never the others", async () => {
+  let clock = 1_000_000;
+  const app = new Hono();
+  app.use("*", requireCredentials({ user: "admin", password: "s3cret" }, { now: () => clock }));
+  app.get("/", (c) => c.text("in"));
+  const from = (hostname: string, authorization?: string) =>
+    app.request("/", { headers: authorization ? { authorization } : {} }, {
+      remoteAddr: { hostname },
+    });
+  const wrong = `Basic ${btoa("admin:guess")}`;
+  for (let i = 0; i < 5; i++) assert.equal((await from("10.0.0.9", wrong)).status, 401);
+  assert.equal((await from("10.0.0.9", wrong)).status, 401, "the 6th is checked, then locked");
+  const locked = await from("10.0.0.9", GOOD.authorization);
+  assert.equal(locked.status, 429, "even the right password waits: else guesses go on");
+  assert.match((await locked.json()).error, /^Too many wrong passwords: try again in 1 s/);
+  assert.equal(locked.headers.get("retry-after"), "1");
+  assert.equal((await from("10.0.0.7", GOOD.authorization)).status, 200, "another client");
+  assert.equal((await from("10.0.0.9")).status, 429);
+
+  clock += 1_001;
+  assert.equal((await from("10.0.0.9", wrong)).status, 401);
+  assert.equal((await from("10.0.0.9", wrong)).status, 429, "locked 2 s now");
+  // Doubling, capped at a minute: the owner is never locked out for long.
+  for (let i = 0; i < 20; i++) {
+    clock += 61_000;
+    assert.equal((await from("10.0.0.9", wrong)).status, 401);
+  }
+  assert.equal((await from("10.0.0.9", GOOD.authorization)).status, 429);
+  clock += 60_001;
+  assert.equal((await from("10.0.0.9", GOOD.authorization)).status, 200, "then in, count cleared");
+  assert.equal((await from("10.0.0.9", wrong)).status, 401);
+  assert.equal((await from("10.0.0.9", GOOD.authorization)).status, 200);
+  // A browser's first request carries no credentials: not a failure.
+  for (let i = 0; i < 10; i++) assert.equal((await from("10.0.0.8")).status, 401);
+  assert.equal((await from("10.0.0.8", GOOD.authorization)).status, 200);
+});
+
+Deno.test("sameOriginOnly refuses a state change with a foreign Referer and no Origin", async () => {
+  const app = protectedApp();
+  const post = (headers: Record<string, string>) =>
+    app.request("http://car.local/api/recording/stop", {
+      method: "POST",
+      headers: { ...GOOD, ...headers },
+    });
+  const evil = await post({ referer: "http://evil.example/page.html" });
+  assert.equal(evil.status, 403);
+  assert.match((await evil.json()).error, /^Forbidden: cross-origin POST from http:\/\/evil/);
+  assert.equal((await post({ referer: "http://car.local/" })).status, 200);
+  assert.equal((await post({ referer: "not a url" })).status, 403);
+});
+
+Deno.test("knownHostOnly refuses a DNS-rebinding Host, takes addresses and the machine's names", async () => {
+  const app = new Hono();
+  app.use("*", knownHostOnly({ host: "dashcam.home.arpa", hostname: "raspberrypi" }));
+  app.get("/", (c) => c.text("in"));
+  const status = async (host: string) =>
+    (await app.request(`http://${host}/`, { headers: { host } })).status;
+  for (
+    const host of [
+      "192.168.4.1:8080",
+      "127.0.0.1",
+      "[::1]:8080",
+      "[fe80::1]",
+      "localhost:8080",
+      "raspberrypi",
+      "RaspberryPi.local:8080",
+      "car.local",
+      "dashcam.home.arpa",
+    ]
+  ) assert.equal(await status(host), 200, host);
+  for (const host of ["evil.example", "evil.example:8080", "192.168.4.1.evil.example"]) {
+    assert.equal(await status(host), 421, host);
+  }
+  const refused = await app.request("http://evil.example/", { headers: { host: "evil.example" } });
+  assert.match((await refused.json()).error, /^Misdirected request: .* host evil\.example/);
 });

@@ -251,3 +251,41 @@ Deno.test("listen closes connections that send no request head in time, idle one
     await server.shutdown();
   }
 });
+
+function rssKiB(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`))![1]);
+}
+
+Deno.test("videorecorder refuses a streamed 100 MiB PUT /api/settings with 413, RSS stays put", async () => {
+  const output = await Deno.makeTempDir({ prefix: "listen_test_" });
+  const recorder = await startUnderLimit(4096, output);
+  try {
+    await waitFor("a first closed clip", async () => (await closedClips(output)).length >= 1);
+    const before = rssKiB(recorder.pid);
+    const chunk = new Uint8Array(1024 * 1024).fill(0x61);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 100) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const response = await fetch(`${recorder.url}/api/settings`, {
+      method: "PUT",
+      body,
+      headers: { "content-type": "application/json" },
+    }).catch((error) => error as Error);
+    // Refused after 64 KiB: the answer comes early, or the rest of the upload meets a closed door.
+    if (response instanceof Response) {
+      assert.equal(response.status, 413);
+      assert.match((await response.json()).error, /^Request body too large/);
+    }
+    assert.ok(sent < 100, `stopped reading early: ${sent} MiB taken`);
+    const grown = (rssKiB(recorder.pid) - before) / 1024;
+    assert.ok(grown < 50, `RSS grew ${grown.toFixed(1)} MB`);
+    assert.equal((await fetch(`${recorder.url}/api/settings`)).status, 200);
+  } finally {
+    await recorder.stop();
+    await Deno.remove(output, { recursive: true });
+  }
+});
