@@ -58,6 +58,8 @@ export class H264Preview {
   #parser: JpegFrameStream | undefined;
   #framesBefore = 0;
   #nextSeq = 0;
+  /** Capture times of the access units fed that will come out as pictures, oldest first. */
+  #times: number[] = [];
   #wanted = false;
   #closed = false;
   #idle: ReturnType<typeof setTimeout> | undefined;
@@ -83,16 +85,15 @@ export class H264Preview {
 
   /** The newest picture, made fresh if the preview was not running (undefined on timeout). */
   async snapshot(timeoutMs = 5000): Promise<Frame | undefined> {
-    const asked = Date.now();
     const latest = this.hub.latest;
-    if (latest && this.#process.state === "running" && asked - latest.time < 2000) return latest;
+    if (latest && this.#process.state === "running" && this.#fresh(latest)) return latest;
     const reader = this.hub.newest().readable.getReader(); // demand: starts the decoder
     const timer = setTimeout(() => void reader.cancel(), timeoutMs);
     try {
       while (true) {
         const { value, done } = await reader.read();
         if (done) return undefined;
-        if (value.time >= asked) return value;
+        if (this.#fresh(value)) return value;
       }
     } finally {
       clearTimeout(timer);
@@ -137,9 +138,23 @@ export class H264Preview {
   #want(on: boolean): void {
     this.#wanted = on;
     this.#transition = this.#transition.then(async () => {
-      if (this.#wanted && !this.#closed) this.#process.start();
-      else await this.#process.stop();
+      if (this.#wanted && !this.#closed) return this.#process.start();
+      await this.#process.stop();
+      // The last picture would greet the next viewer, however long from now (16.8 s old in
+      // issue 9): it waits for a fresh one instead.
+      this.hub.forgetLatest();
     });
+  }
+
+  /** The camera's keyframe interval in ms: the age of the newest keyframe, at most. */
+  get #keyframeIntervalMs(): number {
+    const { intra, cameraFps } = this.#options;
+    return (Math.max(1, intra) / cameraFps) * 1000;
+  }
+
+  /** Captured recently enough to show a new viewer: within a keyframe interval and a half second. */
+  #fresh(frame: Frame): boolean {
+    return Date.now() - frame.time <= this.#keyframeIntervalMs + 500;
   }
 
   #argv(): string[] {
@@ -153,9 +168,9 @@ export class H264Preview {
       "-hide_banner",
       "-loglevel",
       "error",
-      // Decode each picture as soon as it is in: no probing, no buffering, no frame threads.
-      "-fflags",
-      "nobuffer",
+      // Decode each picture as soon as it is in: no probing, no frame threads. Not
+      // "-fflags nobuffer": it throws away what the stream probe read, i.e. the first
+      // keyframe, and the first picture waited for the next one (a keyframe interval).
       "-flags",
       "low_delay",
       "-probesize",
@@ -185,10 +200,12 @@ export class H264Preview {
   async #run(child: Deno.ChildProcess, signal: AbortSignal): Promise<void> {
     const parser = new JpegFrameStream({ firstSeq: this.#nextSeq });
     this.#parser = parser;
+    this.#times = [];
     const read = (async () => {
       for await (const frame of child.stdout.pipeThrough(parser)) {
         this.#nextSeq = frame.seq + 1;
-        this.hub.publish(frame);
+        // A picture is as old as the access unit it was decoded from, not as new as the JPEG.
+        this.hub.publish({ ...frame, time: this.#times.shift() ?? frame.time });
       }
     })();
     try {
@@ -200,17 +217,32 @@ export class H264Preview {
   }
 
   async #feed(child: Deno.ChildProcess, signal: AbortSignal): Promise<void> {
-    const frames = this.#options.source.every({ maxQueuedFrames: 4 }).readable.getReader();
+    const { source, cameraFps, fps } = this.#options;
+    const frames = source.every({ maxQueuedFrames: 4 }).readable.getReader();
+    // The camera's newest keyframe first, at once: the subscription above starts at the next
+    // one, up to a keyframe interval away (the new viewer waited 1.4 s in issue 9).
+    const start = source.latestKeyframe;
+    const every = this.#keyframesOnly ? 1 : Math.max(1, Math.round(cameraFps / fps));
+    let fed = 0;
     const stdin = child.stdin.getWriter();
+    const write = async (frame: Frame) => {
+      // The select filter keeps the decoded frames numbered 0, every, 2 * every, ...
+      if (fed++ % every === 0) {
+        this.#times.push(frame.time);
+        if (this.#times.length > 16) this.#times.shift(); // out of step: keep the newest
+      }
+      await stdin.write(frame.data);
+      await stdin.write(AUD);
+    };
     const stop = () => void frames.cancel();
     signal.addEventListener("abort", stop, { once: true });
     try {
+      if (start && this.#fresh(start)) await write(start);
       while (true) {
         const { value: frame, done } = await frames.read();
         if (done) break;
         if (this.#keyframesOnly && !frame.keyframe) continue;
-        await stdin.write(frame.data);
-        await stdin.write(AUD);
+        await write(frame);
       }
     } catch {
       // ffmpeg went away (stopped or crashed): the supervisor sees its exit.

@@ -65,6 +65,7 @@ export interface FrameConsumer {
  */
 export class FrameHub {
   #latest: Frame | undefined;
+  #latestKeyframe: Frame | undefined;
   readonly #consumers = new Set<Consumer>();
   readonly #rate = new RateMeter();
   readonly #onConsumers: ((count: number) => void) | undefined;
@@ -77,6 +78,7 @@ export class FrameHub {
   /** Hands a frame to every consumer; never waits. */
   publish(frame: Frame): void {
     this.#latest = frame;
+    if (frame.keyframe) this.#latestKeyframe = frame;
     this.#published++;
     this.#rate.mark();
     for (const consumer of this.#consumers) consumer.offer(frame);
@@ -85,6 +87,20 @@ export class FrameHub {
   /** The newest frame published, if any. */
   get latest(): Frame | undefined {
     return this.#latest;
+  }
+
+  /** The newest keyframe published, if any: where a decoder joining now can start. */
+  get latestKeyframe(): Frame | undefined {
+    return this.#latestKeyframe;
+  }
+
+  /**
+   * Forgets the newest frame (and keyframe), so that a new viewer waits for the next one
+   * instead of being handed a picture from long ago (the H.264 preview after it sat idle).
+   */
+  forgetLatest(): void {
+    this.#latest = undefined;
+    this.#latestKeyframe = undefined;
   }
 
   /** Frames published in all. */

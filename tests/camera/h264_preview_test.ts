@@ -1,17 +1,24 @@
 import assert from "node:assert/strict";
-import { h264Defaults, testPatternArgv } from "../../src/camera/argv.ts";
+import { h264Defaults, rpicamArgv, testPatternArgv } from "../../src/camera/argv.ts";
 import { Camera } from "../../src/camera/camera.ts";
 import { H264Preview } from "../../src/camera/h264_preview.ts";
 import { FrameHub } from "../../src/frames/frame_hub.ts";
-import { run, waitFor } from "../_helpers.ts";
+import type { Frame } from "../../src/frames/frame.ts";
+import { FAKE_BIN, run, waitFor } from "../_helpers.ts";
 
 const capture = { width: 640, height: 480, fps: 15, quality: 70, codec: "h264" as const };
 
-/** A real H.264 camera (ffmpeg test pattern through libx264) and a preview on its hub. */
-async function rig(previewFps: number) {
+/**
+ * A real H.264 camera (ffmpeg test pattern through libx264, or the fake rpicam-vid, which
+ * sends a keyframe every second with SPS/PPS inline as the Pi's does) and a preview on its hub.
+ */
+async function rig(previewFps: number, { pi = false } = {}) {
   const hub = new FrameHub();
   const h264 = h264Defaults(capture);
-  const camera = new Camera({ argv: testPatternArgv({ ...capture, h264 }), codec: "h264", hub });
+  const argv = pi
+    ? rpicamArgv(`${FAKE_BIN}/rpicam-vid`, { ...capture, codec: "h264", h264 })
+    : testPatternArgv({ ...capture, h264 });
+  const camera = new Camera({ argv, codec: "h264", hub });
   camera.start();
   await waitFor("H.264 frames", () => hub.latest);
   const preview = new H264Preview({
@@ -70,7 +77,9 @@ Deno.test("H264Preview snapshot makes a fresh picture on demand", async () => {
   await using r = await rig(1);
   const asked = Date.now();
   const snapshot = await r.preview.snapshot();
-  assert.ok(snapshot && snapshot.time >= asked, "a picture taken after the request");
+  // Decoded from the camera's newest keyframe: captured at most a keyframe interval (1 s)
+  // before the request.
+  assert.ok(snapshot && snapshot.time >= asked - 1_000, `${asked - snapshot!.time} ms before`);
   assert.equal(await jpegSize(snapshot!.data), "320,240");
   await waitFor("the decoder to stop again", () => r.preview.status().state === "stopped", 5_000);
 });
@@ -85,4 +94,57 @@ Deno.test("H264Preview never holds back the camera's other consumers", async () 
   while (got < 2 * capture.fps) if (!(await recorder.read()).done) got++;
   await recorder.cancel();
   assert.equal(r.hub.consumers.filter((c) => c.kind === "every").length, 1, "decoder only");
+});
+
+/** A keyframe decoded on its own, as the preview decodes (320x240 JPEG, quality 7). */
+async function decodeAlone(keyframe: Uint8Array): Promise<Uint8Array> {
+  const args = ["-v", "error", "-f", "h264", "-i", "-", "-threads", "1", "-vf", "scale=320:240"];
+  return await run(["ffmpeg", ...args, "-c:v", "mjpeg", "-q:v", "7", "-f", "mjpeg", "-"], {
+    stdin: keyframe,
+  });
+}
+
+/** The first picture a new viewer gets, and the camera's newest keyframe when it came. */
+async function firstPicture(preview: H264Preview, camera: FrameHub) {
+  const keyframe = camera.latestKeyframe;
+  const viewer = preview.hub.newest().readable.getReader();
+  const first: Frame = (await viewer.read()).value!;
+  await viewer.cancel();
+  return { first, keyframe, age: Date.now() - first.time };
+}
+
+for (const previewFps of [1, 5]) {
+  Deno.test(`H264Preview shows a new viewer a picture under a second old after sitting idle (Pi camera, ${previewFps} fps)`, async () => {
+    await using r = await rig(previewFps, { pi: true });
+    const interval = 1000; // --intra: one keyframe a second
+    const seen = await firstPicture(r.preview, r.hub);
+    assert.ok(seen.age <= interval + 500, `first picture ${seen.age} ms old`);
+    await waitFor("the decoder to stop", () => r.preview.status().state === "stopped", 5_000);
+    // Idle long enough that the last picture, were it kept, would be far too old.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+
+    const again = await firstPicture(r.preview, r.hub);
+    assert.ok(again.age <= interval + 500, `after idling, first picture ${again.age} ms old`);
+    assert.ok(again.first.time > seen.first.time + 2_000, "not the picture from before");
+    // Decoded from the keyframe the camera had already sent: no wait for the next one.
+    assert.ok(again.keyframe, "the camera sent keyframes");
+    assert.equal(again.first.time, again.keyframe.time, "its capture time is that keyframe's");
+    assert.deepEqual(again.first.data, await decodeAlone(again.keyframe.data), "its picture too");
+    assert.equal(await jpegSize(again.first.data), "320,240");
+  });
+}
+
+Deno.test("H264Preview snapshot after idling is a fresh picture, not the last one kept", async () => {
+  await using r = await rig(1, { pi: true });
+  const before = await r.preview.snapshot();
+  assert.ok(before);
+  await waitFor("the decoder to stop", () => r.preview.status().state === "stopped", 5_000);
+  assert.equal(r.preview.hub.latest, undefined, "the stale picture is dropped");
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const after = await r.preview.snapshot();
+  assert.ok(
+    after && Date.now() - after.time <= 1_500,
+    "captured within the last keyframe interval",
+  );
+  assert.ok(after.time > before.time + 1_000);
 });
