@@ -100,8 +100,13 @@ export async function main(args: string[]): Promise<number> {
   const signal = await stopSignal;
   console.error(`${signal}: closing the current clip and stopping`);
   // A second signal while stopping means "now": systemd's stop timeout or an impatient user.
+  // Not one within a second of the first: a terminal's Ctrl-C reaches `deno task` and its
+  // child both, and `deno task` forwards its copy, so one Ctrl-C arrives twice.
+  const stoppingAt = Date.now();
   for (const name of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(name, () => Deno.exit(1));
+    Deno.addSignalListener(name, () => {
+      if (Date.now() - stoppingAt >= DUPLICATE_SIGNAL_MS) Deno.exit(1);
+    });
   }
   watchdog.stop();
   await notifier.stopping("Closing the current clip");
@@ -110,6 +115,9 @@ export async function main(args: string[]): Promise<number> {
   notifier.close();
   return 0;
 }
+
+/** A stop signal this soon after the first is the same Ctrl-C, delivered twice. */
+const DUPLICATE_SIGNAL_MS = 1000;
 
 /** Without `--config`, the config directory's file is read when it exists. */
 async function withDefaultConfigFile(

@@ -382,13 +382,16 @@ Deno.test("videorecorder loses at most about a second to a power cut, and lists 
   await Deno.remove(output, { recursive: true });
 });
 
-Deno.test("start.sh closes the current clip on Ctrl-C (SIGINT to its whole process group)", async () => {
+/**
+ * Runs `argv` (the README's start command, or the start task) as a terminal's foreground job,
+ * in a process group of its own, presses Ctrl-C (SIGINT to the whole group) once it records,
+ * and checks that the current clip was closed.
+ */
+async function ctrlCClosesTheClip(argv: string[]): Promise<void> {
   const output = await Deno.makeTempDir({ prefix: "mod_test_ctrl_c_" });
-  const start = new URL("../scripts/start.sh", import.meta.url).pathname;
-  // A process group of its own, as a terminal's foreground job: Ctrl-C signals all of it.
-  const child = new Deno.Command("bash", {
+  const child = new Deno.Command(argv[0], {
     args: [
-      start,
+      ...argv.slice(1),
       "--source",
       "test",
       "--width",
@@ -405,6 +408,7 @@ Deno.test("start.sh closes the current clip on Ctrl-C (SIGINT to its whole proce
       "--output",
       output,
     ],
+    cwd: new URL("..", import.meta.url).pathname,
     env: { NO_COLOR: "1", XDG_CONFIG_HOME: await Deno.makeTempDir() },
     stdout: "null",
     stderr: "piped",
@@ -438,6 +442,14 @@ Deno.test("start.sh closes the current clip on Ctrl-C (SIGINT to its whole proce
     await child.status;
     await Deno.remove(output, { recursive: true });
   }
+}
+
+Deno.test("start.sh closes the current clip on Ctrl-C (SIGINT to its whole process group)", async () => {
+  await ctrlCClosesTheClip(["bash", new URL("../scripts/start.sh", import.meta.url).pathname]);
+});
+
+Deno.test("deno task start closes the current clip on Ctrl-C, which reaches it twice", async () => {
+  await ctrlCClosesTheClip([Deno.execPath(), "task", "start"]);
 });
 
 Deno.test("start.sh runs the recorder with the start task's flags", async () => {
