@@ -58,6 +58,8 @@ export interface StorageSpace {
 
 /** The file a check creates and removes to learn whether the output folder can be written. */
 const WRITE_PROBE = ".write-probe";
+/** One file-system block: what a clip needs first. */
+const PROBE_BLOCK = new Uint8Array(4096);
 
 /**
  * Runs loop recording: {@linkcode ClipStore.enforce} every `intervalMs` and whenever
@@ -161,7 +163,8 @@ export class RetentionGuard {
         floorBytes: plan.floorBytes,
         maxBytes: this.#options.limits.maxBytes ?? null,
       };
-      await this.#probeWrite();
+      // Limits already broken say more than a failed write would.
+      if (plan.ok) await this.#probeWrite();
       status.ok = plan.ok;
       status.reason = plan.reason ?? null;
       status.lastError = null;
@@ -178,11 +181,14 @@ export class RetentionGuard {
     return plan;
   }
 
-  /** Creates and removes a file: fails on a read-only card or folder, as the recorder would. */
+  /**
+   * Writes and removes one block: fails on a read-only card or folder, and on a full one (an
+   * empty file needs no block and is still created there), as the recorder would.
+   */
   async #probeWrite(): Promise<void> {
     const path = join(this.#store.output, WRITE_PROBE);
     try {
-      await Deno.writeFile(path, new Uint8Array(0));
+      await Deno.writeFile(path, PROBE_BLOCK);
       await Deno.remove(path);
     } catch (error) {
       // Deno appends the call and path ("…: writefile '/x/.write-probe'"): the folder says it.

@@ -180,6 +180,26 @@ Deno.test({
 });
 
 Deno.test({
+  name: "RetentionGuard blocks on a full disk even with no free-space floor",
+  ignore: !mountable,
+  async fn() {
+    await using disk = await smallDisk();
+    const store = await ClipStore.open(disk.path);
+    const guard = new RetentionGuard(store, { limits: { minFree: { bytes: 0 } } });
+    await guard.check();
+    assert.equal(guard.status().ok, true);
+    await fill(join(disk.path, "filler"));
+    await guard.check();
+    const full = guard.status();
+    assert.equal(full.ok, false);
+    assert.match(full.reason!, /^Cannot write to the output folder .*: No space left on device/);
+    await Deno.remove(join(disk.path, "filler"));
+    await guard.check();
+    assert.deepEqual([guard.status().ok, guard.status().lastError], [true, null]);
+  },
+});
+
+Deno.test({
   name: "RetentionGuard blocks on a read-only card and clears when it is writable again",
   ignore: !mountable,
   async fn() {
