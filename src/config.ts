@@ -31,6 +31,7 @@ import { parseArgs } from "node:util";
 import { dirname, join, resolve } from "node:path";
 import { parseByteSize, parseFreeSpaceFloor } from "./storage/byte_size.ts";
 import { messageOf } from "./errors.ts";
+import { isTimeZone } from "./clock.ts";
 
 /**
  * Where frames come from: `rpicam` (rpicam-vid), `v4l2` (a USB camera through ffmpeg),
@@ -60,6 +61,11 @@ export interface Config {
   quality: number;
   /** Clip length in seconds, from 1 to 3600. Default 60. */
   segment: number;
+  /**
+   * The IANA time zone of clip names, the burned-in clock and the page, e.g. `"Europe/Berlin"`;
+   * `""` for the phone's (sent with its time), else the system's. Default `""`.
+   */
+  timezone: string;
   /** The recordings directory, as an absolute path. Default `"recordings"` (below the cwd). */
   output: string;
   /** The address the web server listens on. Default `"0.0.0.0"` (every interface: the phone). */
@@ -111,6 +117,7 @@ export const DEFAULTS: Defaults = Object.freeze({
   fps: 30,
   quality: 80,
   segment: 60,
+  timezone: "",
   output: "recordings",
   host: "0.0.0.0",
   port: 8080,
@@ -200,6 +207,10 @@ const HELP_OPTIONS: readonly (readonly [flag: string, text: string])[] = [
   ["--fps RATE", `frames per second, above 0 and at most 120 (default: ${DEFAULTS.fps})`],
   ["--quality Q", `JPEG quality, 1 to 100 (default: ${DEFAULTS.quality})`],
   ["--segment SECONDS", `clip length, 1 to 3600 (default: ${DEFAULTS.segment})`],
+  [
+    "--timezone ZONE",
+    "time zone of clip names, the burned-in clock and the page, e.g. Europe/Berlin (default: the phone's, else the system's)",
+  ],
   ["-f, --output DIR", `recordings directory, created if missing (default: ${DEFAULTS.output})`],
   ["--host ADDRESS", `address the web server listens on (default: ${DEFAULTS.host})`],
   ["--port PORT", `web server port, 0 to 65535; 0 picks a free one (default: ${DEFAULTS.port})`],
@@ -413,6 +424,10 @@ const RULES: Readonly<Record<SettingKey, Rule>> = {
   fps: numberRule(0, 120, { aboveMin: true }),
   quality: numberRule(1, 100, { integer: true }),
   segment: numberRule(1, 3600),
+  timezone: parsedRule(
+    'a time zone like "Europe/Berlin", or empty for the phone\'s',
+    (text) => text === "" || isTimeZone(text),
+  ),
   output: stringRule("a non-empty directory path"),
   host: stringRule("a non-empty host name or address"),
   port: numberRule(0, 65535, { integer: true }),
@@ -452,6 +467,7 @@ const PARSE_OPTIONS = {
   fps: { type: "string" },
   quality: { type: "string" },
   segment: { type: "string" },
+  timezone: { type: "string" },
   // -f as in the original Python recorder's systemd unit: `videorecorder.py -f /media/...`.
   output: { type: "string", short: "f" },
   host: { type: "string" },
@@ -723,6 +739,7 @@ export const EDITABLE_SETTINGS = [
   "bitrate",
   "intra",
   "segment",
+  "timezone",
   "maxStorage",
   "minFree",
   "previewWidth",
@@ -748,6 +765,7 @@ const PAGE_WORDS: Readonly<
   bitrate: { label: "Bitrate", must: "from 0 to 100M bits per second, e.g. 6M (0 picks one)" },
   intra: { label: "Keyframe interval", unit: "frames" },
   segment: { label: "Clip length", unit: "seconds" },
+  timezone: { label: "Time zone", must: 'a time zone like "Europe/Berlin", or empty' },
   maxStorage: { label: "Space for clips" },
   minFree: { label: "Free space to keep" },
   previewWidth: { label: "Live view width", unit: "pixels" },

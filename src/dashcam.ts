@@ -1,8 +1,9 @@
 import { join } from "node:path";
+import { clockEnv } from "./camera/argv.ts";
 import { Camera, type CameraStatus } from "./camera/camera.ts";
 import { type ResolvedSource, resolveSource, type SystemProbe } from "./camera/detect.ts";
 import { H264Preview, type PreviewStatus } from "./camera/h264_preview.ts";
-import { RecorderClock } from "./clock.ts";
+import { type ClockStatus, RecorderClock } from "./clock.ts";
 import { type RecordState, RecordStateTracker } from "./record_state.ts";
 import type { Config } from "./config.ts";
 import { FrameHub } from "./frames/frame_hub.ts";
@@ -15,7 +16,7 @@ import { RetentionGuard, type RetentionStatus } from "./storage/retention_guard.
 import type { RetentionLimits } from "./storage/retention_policy.ts";
 
 /** A part of the recorder that a settings change may restart. */
-export type Part = "camera" | "recorder" | "preview" | "storage";
+export type Part = "camera" | "recorder" | "preview" | "storage" | "clock";
 
 /** The settings each part is built from. */
 const PARTS: Readonly<Record<Part, readonly (keyof Config)[]>> = {
@@ -36,6 +37,8 @@ const PARTS: Readonly<Record<Part, readonly (keyof Config)[]>> = {
   recorder: ["segment", "output"],
   preview: ["previewWidth", "previewHeight", "previewFps"],
   storage: ["maxStorage", "minFree"],
+  // The zone: clip names read it at each close; a burned-in clock needs a camera restart.
+  clock: ["timezone"],
 };
 
 /** Where live JPEGs come from: the camera's hub (MJPEG) or the on-demand decoder (H.264). */
@@ -104,6 +107,7 @@ export class Dashcam {
     this.store = store;
     this.#options = options;
     this.clock = options.clock;
+    this.clock.setTimeZone(config.timezone);
     this.#pipeline = this.#assemble(config, source);
     this.#guard = this.#buildGuard(config);
     this.streams = new MjpegStreams(() => this.live.hub);
@@ -209,6 +213,11 @@ export class Dashcam {
       }
       // Live viewers hold the old hub: end their streams, the page reconnects to the new one.
       if (parts.includes("camera") || parts.includes("preview")) await this.streams.closeAll();
+      if (parts.includes("clock")) {
+        const zone = this.clock.timeZone();
+        this.clock.setTimeZone(next.timezone);
+        if (!parts.includes("camera")) await this.#zoneChanged(zone);
+      }
       if (parts.includes("storage")) {
         await this.#guard.stop();
         this.#guard = this.#buildGuard(next);
@@ -218,6 +227,31 @@ export class Dashcam {
       if (this.#wantRecording && parts.includes("recorder")) await this.#startRecording();
       return [...new Set(parts)];
     });
+  }
+
+  /**
+   * Takes the phone's time (unless `now` is undefined: the zone alone) and, when given, its
+   * IANA zone (used unless the `timezone` setting names one); a burned-in clock is restarted
+   * when the zone in use changes.
+   *
+   * @throws {RangeError} When `now` is no plausible time or `timeZone` no known zone.
+   */
+  setClock(now: number | undefined, timeZone?: string): Promise<ClockStatus> {
+    return this.#serial(async () => {
+      const zone = this.clock.timeZone();
+      if (now === undefined && timeZone !== undefined) this.clock.setPhoneTimeZone(timeZone);
+      else this.clock.set(Number(now), timeZone);
+      await this.#zoneChanged(zone);
+      return this.clock.status();
+    });
+  }
+
+  /** Restarts a camera that draws a clock when the zone in use is no longer `before`. */
+  async #zoneChanged(before: string): Promise<void> {
+    if (this.clock.timeZone() === before) return;
+    const { source, camera } = this.#pipeline;
+    // ffmpeg reads $TZ once: its %{localtime} keeps the zone it started with.
+    if (source.argv.some((arg) => arg.includes("%{localtime"))) await camera.restart();
   }
 
   /** Stops everything in reverse order: the current clip is closed properly first. */
@@ -298,6 +332,8 @@ export class Dashcam {
       now: this.clock.now,
       echoStderr: this.#options.verbose,
       backoff: this.#options.backoff,
+      // The burned-in clock (test pattern, a user's drawtext) in the zone of the clip names.
+      env: () => clockEnv(this.clock.timeZone()),
     });
     return {
       source,
@@ -319,6 +355,7 @@ export class Dashcam {
       // A missing or full card: retry every few seconds, not every 30.
       backoff: { maxMs: 5_000, ...backoff },
       clipFolder: (seq) => this.store.destinationFor(seq),
+      timeZone: this.clock.timeZone,
       onClip: (clip) => {
         if (verbose) console.error(`Saved ${clip.file}`);
         this.#clipSaved(clip.seq);
@@ -376,7 +413,7 @@ export interface DashcamStatus {
   recording: { wanted: boolean; blocked: RecordingBlock | null };
   preview: PreviewStatus | null;
   storage: RetentionStatus;
-  clock: ReturnType<RecorderClock["status"]>;
+  clock: ClockStatus;
 }
 
 /** The retention limits a config asks for. */

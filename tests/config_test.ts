@@ -61,6 +61,7 @@ Deno.test("DEFAULTS is frozen and matches the documented values", () => {
     fps: 30,
     quality: 80,
     segment: 60,
+    timezone: "",
     output: "recordings",
     host: "0.0.0.0",
     port: 8080,
@@ -111,6 +112,7 @@ Deno.test("HELP lists every flag with its default", () => {
       "--fps",
       "--quality",
       "--segment",
+      "--timezone",
       "-f, --output",
       "--host",
       "--port",
@@ -681,6 +683,38 @@ Deno.test("validateSettings refuses settings the page cannot change, and accepts
     segment: 30,
     maxStorage: "",
   });
+});
+
+Deno.test("timezone takes an IANA zone or nothing, from a flag, the file and the page", async () => {
+  assert.deepEqual(parseCommandLine(["--timezone", "Europe/Berlin"]).flags, {
+    timezone: "Europe/Berlin",
+  });
+  assertParseError(
+    ["--timezone", "Mars/Olympus"],
+    /^Invalid --timezone: expected a time zone like "Europe\/Berlin", or empty for the phone's, got "Mars\/Olympus"$/,
+  );
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = await writeJson(join(dir, "config.json"), { timezone: "Asia/Tokyo" });
+    const config = await loadConfig(parseCommandLine(["-c", file, "-f", join(dir, "out")]));
+    assert.equal(config.timezone, "Asia/Tokyo");
+    const bad = await writeJson(join(dir, "bad.json"), { timezone: "Asia/Nowhere" });
+    await assert.rejects(
+      loadConfig(parseCommandLine(["-c", bad, "-f", join(dir, "out")])),
+      /^ConfigError: Invalid "timezone" in .*bad\.json: expected a time zone/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.ok((EDITABLE_SETTINGS as readonly string[]).includes("timezone"));
+  assert.deepEqual(validateSettings({ timezone: "" }), { timezone: "" });
+  assert.deepEqual(validateSettings({ timezone: "America/New_York" }), {
+    timezone: "America/New_York",
+  });
+  assert.equal(
+    configError(() => validateSettings({ timezone: "New York" })).message,
+    'Time zone must be a time zone like "Europe/Berlin", or empty, got "New York"',
+  );
 });
 
 Deno.test("parseCommandLine still names the flag when the page would name the label", () => {

@@ -430,7 +430,7 @@ async function ctrlCClosesTheClip(argv: string[]): Promise<void> {
     await reading;
     assert.equal(code, 0, log);
     assert.match(log, /SIGINT: closing the current clip/);
-    assert.match(log, /Saved \d{6}_\d{8}-\d{6}\.mkv/, log);
+    assert.match(log, /Saved \d{6}_\d{8}-\d{6}[+-]\d{4}\.mkv/, log);
     const names = await clipsIn(output);
     assert.ok(names.length >= 1 && names.every((n) => !parseClipName(n)!.recording), `${names}`);
   } finally {

@@ -144,7 +144,9 @@ export function v4l2Argv(device: string, options: V4l2ArgvOptions): string[] {
 /**
  * Builds the argv of ffmpeg printing a moving test pattern as MJPEG (or H.264) on stdout, paced
  * in real time. `testsrc` shows a running time counter; with `fontFile` a wall clock is drawn as
- * well, so a viewer can tell a live stream from a stalled one.
+ * well, so a viewer can tell a live stream from a stalled one. The clock is ffmpeg's local
+ * time with its zone's abbreviation ("2026-11-30 11:16:27 CET"): run ffmpeg with `TZ` set to
+ * the recorder's zone ({@linkcode clockEnv}) so it agrees with the clip names and the page.
  */
 export function testPatternArgv(options: TestPatternArgvOptions): string[] {
   const source = `testsrc=size=${options.width}x${options.height}:rate=${options.fps}`;
@@ -243,11 +245,25 @@ function mjpegEncoderArgs(quality: number): string[] {
   return ["-c:v", "mjpeg", "-q:v", String(jpegQualityToQscale(quality)), "-pix_fmt", "yuvj420p"];
 }
 
+/**
+ * drawtext's text: date, time and zone. In `%{localtime:FORMAT}` a colon ends the format, so
+ * the time's colons are escaped for the text expansion (and once more as an option value).
+ */
+const CLOCK_TEXT = "%{localtime:%Y-%m-%d %H\\:%M\\:%S %Z}";
+
+/**
+ * The environment that makes a capture program's local time (a burned-in clock) the one of
+ * `timeZone`, an IANA zone: `TZ` as the C library reads it.
+ */
+export function clockEnv(timeZone: string): Record<string, string> {
+  return { TZ: timeZone };
+}
+
 function clockFilter(options: TestPatternArgvOptions): string {
   const fontSize = Math.max(12, Math.round(options.height / 18));
   const drawtext = [
     `fontfile=${escapeOptionValue(options.fontFile!)}`,
-    "text=%{localtime}",
+    `text=${escapeOptionValue(CLOCK_TEXT)}`,
     `fontsize=${fontSize}`,
     "fontcolor=white",
     "box=1",

@@ -26,6 +26,8 @@ export interface CameraOptions {
   backoff?: BackoffOptions;
   /** Print the camera's stderr on ours. */
   echoStderr?: boolean;
+  /** Added to the camera's environment at each start, e.g. `{ TZ }` for a burned-in clock. */
+  env?: () => Record<string, string>;
 }
 
 /** The camera's state for `/api/status`. */
@@ -78,6 +80,7 @@ export class Camera {
     this.#process = new SupervisedProcess({
       name: "camera",
       argv: () => options.argv,
+      env: options.env,
       stdout: "piped",
       stopBy: "signal",
       backoff: {
@@ -96,6 +99,12 @@ export class Camera {
 
   stop(): Promise<void> {
     return this.#process.stop();
+  }
+
+  /** Restarts the camera process (its `env` is read again); a running camera only. */
+  async restart(): Promise<void> {
+    if (this.#process.state === "idle" || this.#process.state === "stopped") return;
+    await this.#process.restart();
   }
 
   status(): CameraStatus {

@@ -16,6 +16,11 @@ export interface SupervisedProcessOptions {
   name: string;
   /** The command line, read again at every (re)start. */
   argv: () => string[];
+  /**
+   * Variables added to the child's environment, read again at every (re)start (e.g. `TZ`,
+   * so a camera's burned-in clock follows the zone in use).
+   */
+  env?: () => Record<string, string>;
   stdin?: "piped" | "null";
   stdout?: "piped" | "null";
   /**
@@ -117,6 +122,12 @@ export class SupervisedProcess {
     this.#loop = this.#run(this.#stop.signal);
   }
 
+  /** Stops the child and starts a new one at once (e.g. to give it a new `env`). */
+  async restart(): Promise<void> {
+    await this.stop();
+    this.start();
+  }
+
   /** Stops the child (see `stopBy`) and waits until it has exited; no restart follows. */
   async stop(): Promise<void> {
     if (!this.#loop) return;
@@ -149,10 +160,17 @@ export class SupervisedProcess {
   async #runOnce(stop: AbortSignal): Promise<void> {
     const { name, argv, stdin = "null", stdout = "null" } = this.#options;
     const [program, ...args] = argv();
+    const env = this.#options.env?.();
     let child: Deno.ChildProcess;
     try {
-      child = new Deno.Command(program, { args, stdin, stdout, stderr: "piped", detached: true })
-        .spawn();
+      child = new Deno.Command(program, {
+        args,
+        env,
+        stdin,
+        stdout,
+        stderr: "piped",
+        detached: true,
+      }).spawn();
     } catch (error) {
       this.#lastError = `Cannot start ${name}: ${program}: ${messageOf(error)}`;
       return;

@@ -33,6 +33,8 @@ export interface SegmentRecorderOptions {
   onClip?: (clip: SavedClip) => void;
   /** The folder (inside `output`) a closed clip goes to, e.g. `locked` for a protected one. */
   clipFolder?: (seq: number) => string;
+  /** The IANA zone a closed clip's name gives its start time in. Default the system's. */
+  timeZone?: () => string;
   backoff?: BackoffOptions;
   /** How long ffmpeg may take to close the last clip after its input ends. Default 10 s. */
   graceMs?: number;
@@ -424,7 +426,7 @@ export class SegmentRecorder {
     const folder = this.#options.clipFolder?.(clip.seq) ?? "";
     const saved: SavedClip = {
       ...clip,
-      file: join(folder, clipFileName(clip.seq, clip.start, ext)),
+      file: join(folder, clipFileName(clip.seq, clip.start, ext, this.#options.timeZone?.())),
     };
     if (!clip.complete) {
       // Cut off by a crash or power cut: give it back its duration and index. A file with

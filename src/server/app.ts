@@ -118,13 +118,22 @@ export function createApp(options: AppOptions): Hono {
     return c.json(recordingReport(dashcam.status()));
   });
 
+  // { now, tz }: the phone's time and its IANA zone (optional; a bad one is refused whole);
+  // { tz } alone: the zone, when the recorder's time is right already.
   app.post("/api/clock", async (c) => {
     const body = await c.req.json().catch(() => null);
+    const tz = body?.tz;
     try {
-      return c.json(dashcam.clock.set(Number(body?.now)));
+      if (tz !== undefined && tz !== null && typeof tz !== "string") {
+        throw new RangeError(`Invalid time zone: expected a string, got ${JSON.stringify(tz)}`);
+      }
+      const now = body?.now === undefined && typeof tz === "string" ? undefined : Number(body?.now);
+      return c.json(await dashcam.setClock(now, tz ?? undefined));
     } catch (error) {
       if (!(error instanceof RangeError)) throw error;
-      return c.json({ error: `${error.message}: send {"now": Date.now()}` }, 400);
+      const hint =
+        'send {"now": Date.now(), "tz": Intl.DateTimeFormat().resolvedOptions().timeZone}';
+      return c.json({ error: `${error.message}: ${hint}` }, 400);
     }
   });
 

@@ -25,11 +25,14 @@ export const LOCKED_DIR = "locked";
 const THUMBS_DIR = ".thumbs";
 const PROBES_FILE = "probes.json";
 const PENDING_FILE = "pending.json";
-/** A clip id: `000042_20261130-111627` for a closed clip, `000043` for the one being written. */
-const CLIP_ID = /^\d{6,15}(_\d{8}-\d{6})?$/;
+/**
+ * A clip id: `000042_20261130-111627+0100` for a closed clip (`000042_20261130-111627` from
+ * before names carried their UTC offset), `000043` for the one being written.
+ */
+const CLIP_ID = /^\d{6,15}(_\d{8}-\d{6}([+-]\d{4})?)?$/;
 
 /**
- * Whether `value` is a well-formed clip id. Only digits, `_` and `-` pass, so no path,
+ * Whether `value` is a well-formed clip id. Only digits, `_`, `+` and `-` pass, so no path,
  * `..`, separator or NUL can; the id is then looked up among the listed files, never joined
  * into a path.
  */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  clockEnv,
   commandArgv,
   jpegQualityToQscale,
   parseV4l2Formats,
@@ -97,7 +98,7 @@ Deno.test("testPatternArgv paces testsrc in real time without a font", () => {
   ]);
 });
 
-Deno.test("testPatternArgv draws a wall clock with a font", () => {
+Deno.test("testPatternArgv draws a wall clock with date, time and zone with a font", () => {
   const fontFile = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf";
   assert.deepEqual(testPatternArgv({ width: 640, height: 480, fps: 15, quality: 100, fontFile }), [
     ...ffmpegPrefix,
@@ -107,7 +108,8 @@ Deno.test("testPatternArgv draws a wall clock with a font", () => {
     "-i",
     "testsrc=size=640x480:rate=15",
     "-vf",
-    `drawtext=fontfile=${fontFile}:text=%{localtime}:fontsize=27:fontcolor=white:box=1` +
+    `drawtext=fontfile=${fontFile}:text=%{localtime\\\\:%Y-%m-%d %H\\\\\\\\\\\\:%M` +
+    "\\\\\\\\\\\\:%S %Z}:fontsize=27:fontcolor=white:box=1" +
     ":boxcolor=black@0.6:boxborderw=6:x=8:y=h-th-14",
     "-c:v",
     "mjpeg",
@@ -137,10 +139,44 @@ Deno.test("testPatternArgv escapes a font path so ffmpeg reads it back unchanged
     }).output();
     const stderr = new TextDecoder().decode(output.stderr);
     assert.ok(stderr.includes(`Setting 'fontfile' to value '${fontFile}'`), stderr.slice(-2000));
-    assert.match(stderr, /Setting 'text' to value '%\{localtime\}'/);
+    // As drawtext expands it: the time's colons escaped, so they do not end the format.
+    assert.ok(
+      stderr.includes("Setting 'text' to value '%{localtime:%Y-%m-%d %H\\:%M\\:%S %Z}'"),
+      stderr.slice(-2000),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("clockEnv makes ffmpeg's local time that of the zone", async () => {
+  assert.deepEqual(clockEnv("Asia/Kolkata"), { TZ: "Asia/Kolkata" });
+  const fontFile = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf";
+  // One frame with ffmpeg's local UTC offset drawn, one with the text it must be.
+  const draw = async (text: string, env?: Record<string, string>) => {
+    const output = await new Deno.Command("ffmpeg", {
+      args: [
+        ...["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "color=size=96x32"],
+        ...[
+          "-vf",
+          `drawtext=fontfile=${fontFile}:text=${text}:fontsize=16:fontcolor=white`,
+          "-frames:v",
+          "1",
+        ],
+        ...["-f", "rawvideo", "-pix_fmt", "gray", "-"],
+      ],
+      env,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    return output.stdout;
+  };
+  // Escaped for the filtergraph, then for the option value: drawtext expands %{localtime:%z}.
+  const offset = String.raw`%{localtime\\\:%z}`;
+  const kolkata = await draw(offset, clockEnv("Asia/Kolkata"));
+  assert.deepEqual(kolkata, await draw("+0530"));
+  assert.notDeepEqual(await draw(offset, clockEnv("UTC")), kolkata);
 });
 
 Deno.test("commandArgv runs the command through sh -c", () => {

@@ -120,6 +120,44 @@ Deno.test("POST /api/clock sets the recorder's time from the phone", async () =>
   assert.match(bad.body.error, /^Invalid time/);
 });
 
+Deno.test("POST /api/clock takes the phone's zone, refuses a bad one, and the setting wins", async () => {
+  await using t = await testApp();
+  const phone = Date.UTC(2026, 10, 30, 12);
+  const post = (body: unknown) =>
+    t.json("/api/clock", { method: "POST", body: JSON.stringify(body) });
+  const set = await post({ now: phone, tz: "America/New_York" });
+  assert.equal(set.status, 200);
+  assert.deepEqual([set.body.tz, set.body.tz_source], ["America/New_York", "phone"]);
+  for (const tz of ["Mars/Olympus", 5, ""]) {
+    const bad = await post({ now: phone + 60_000, tz });
+    assert.equal(bad.status, 400, JSON.stringify(tz));
+    assert.match(bad.body.error, /^Invalid time zone: .*"tz": Intl\.DateTimeFormat/);
+  }
+  assert.ok(Math.abs(t.dashcam.clock.now() - phone) < 1000, "a refused zone sets no time");
+  const status = await t.json("/api/status");
+  assert.deepEqual([status.body.clock.tz, status.body.clock.tz_source], [
+    "America/New_York",
+    "phone",
+  ]);
+  const put = await t.json("/api/settings", {
+    method: "PUT",
+    body: JSON.stringify({ timezone: "Asia/Tokyo" }),
+  });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  const after = await t.json("/api/status");
+  assert.deepEqual([after.body.clock.tz, after.body.clock.tz_source], ["Asia/Tokyo", "setting"]);
+  assert.equal((await post({ now: phone, tz: "Europe/Berlin" })).body.tz, "Asia/Tokyo");
+  // The zone alone leaves the time as it is.
+  await t.json("/api/settings", { method: "PUT", body: JSON.stringify({ timezone: "" }) });
+  const zoneOnly = await post({ tz: "Asia/Kolkata" });
+  assert.deepEqual([zoneOnly.status, zoneOnly.body.tz, zoneOnly.body.phone_tz], [
+    200,
+    "Asia/Kolkata",
+    "Asia/Kolkata",
+  ]);
+  assert.ok(Math.abs(t.dashcam.clock.now() - phone) < 1000, "the time did not change");
+});
+
 Deno.test("PUT /api/settings validates, applies only what changed, and saves", async () => {
   await using t = await testApp();
   const get = await t.json("/api/settings");
