@@ -38,6 +38,9 @@ export interface MjpegClipOptions {
  * - Without `-follow`, ffmpeg ends at the end of a growing file as soon as it catches up
  *   with the writer (measured: a stream at the live edge stops after one cluster), and with
  *   it, it never ends unless `-rw_timeout` gives up.
+ * - `-probesize 32 -analyzeduration 0`: the Matroska header says all a copy needs. Probing
+ *   reads ~4 s of frames first (41 measured), which for a young clip being written means
+ *   waiting seconds for them to be recorded before the first picture.
  * - mpjpeg parts carry only `Content-type` and `Content-length`: no timestamps (ffmpeg 5.1
  *   has no option for one, and an `<img>` shows a page no part headers anyway).
  */
@@ -49,6 +52,10 @@ export function mjpegClipArgv(path: string, options: MjpegClipOptions = {}): str
     "-nostdin",
     "-loglevel",
     "error",
+    "-probesize",
+    "32",
+    "-analyzeduration",
+    "0",
     ...(start > 0 ? ["-ss", String(start)] : []),
     ...(options.follow ? ["-follow", "1", "-rw_timeout", String(FOLLOW_TIMEOUT_US)] : []),
     "-re",
