@@ -9,7 +9,8 @@
 #
 # With no FILE: a self-check (Node's version, process.arch, the ARM version it was built for),
 # then the runtime self-check bundle (tests/runtime/_node_selfcheck.ts built with
-# scripts/bundle.ts: spawn, Web streams, process groups, HTTP), on each architecture.
+# scripts/bundle.ts: spawn, Web streams, process groups, HTTP), on each architecture; and
+# that the armhf Node dies of SIGILL under -cpu arm1176 (so the ARMv6 emulation is strict).
 # With FILE: runs it with ARGS on each architecture; it passes when it exits 0.
 #
 # `nodejs` and its libraries are unpacked into a sysroot per architecture with apt-get's own
@@ -179,6 +180,19 @@ for arch in "${arches[@]}"; do
     fail "$arch: $bundle exited with $status"
   fi
 done
+# The emulation is strict: the ARMv7 Node must die of an illegal instruction on the Pi Zero's
+# CPU, or passing under -cpu arm1176 would prove nothing.
+if [ $# -eq 0 ] && [ -e "$cache/armhf/root/.complete" ] && [[ " ${arches[*]} " == *" armel "* ]]; then
+  root="$cache/armhf/root"
+  # In a shell of its own, which keeps the "Illegal instruction" report to itself.
+  status=$(sh -c '"$@"; echo $?' sh qemu-arm-static -cpu arm1176 -L "$root" "$root/usr/bin/node" \
+    -e 0 2>/dev/null)
+  if [ "$status" -eq 132 ]; then
+    pass "armhf's Node dies of SIGILL under -cpu arm1176 (ARMv7 code is refused)"
+  else
+    fail "armhf's Node under -cpu arm1176 exited with $status, not SIGILL (132)"
+  fi
+fi
 log "took $(($(date +%s) - started)) s"
 echo "arm32: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

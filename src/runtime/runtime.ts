@@ -104,17 +104,21 @@ export interface HttpServer {
 }
 
 /**
- * Why a child could not be started. `code` is the system's error name ("ENOENT": no such
- * program, "EACCES": not executable), the same on both runtimes.
+ * Why a child could not be started, worded the same on both runtimes: the message is
+ * "Cannot start PROGRAM: REASON", `reason` alone for callers that name the program themselves
+ * ("Cannot start camera: rpicam-vid: No such file or directory").
  */
 export class SpawnError extends Error {
-  /** The system's error name, e.g. "ENOENT". */
+  /** The system's error name: "ENOENT" (no such program), "EACCES" (not executable), ... */
   readonly code: string;
+  /** E.g. "No such file or directory". */
+  readonly reason: string;
 
-  constructor(message: string, code: string, options?: ErrorOptions) {
-    super(message, options);
+  constructor(program: string, code: string, reason: string, options?: ErrorOptions) {
+    super(`Cannot start ${program}: ${reason}`, options);
     this.name = "SpawnError";
     this.code = code;
+    this.reason = reason;
   }
 }
 
@@ -159,7 +163,7 @@ const SPAWN_REASONS: Record<string, string> = {
 /** A {@linkcode SpawnError} for `code`, worded the same on both runtimes. */
 export function spawnError(program: string, code: string, cause: unknown): SpawnError {
   const reason = SPAWN_REASONS[code] ?? (cause instanceof Error ? cause.message : String(cause));
-  return new SpawnError(`Cannot start ${program}: ${reason}`, code, { cause });
+  return new SpawnError(program, code, reason, { cause });
 }
 
 /** The "Cannot listen" sentence both runtimes throw. */
