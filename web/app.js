@@ -35,6 +35,7 @@ const APPLIED_NAMES = /** @type {Record<string, string>} */ ({
   preview: "the live view",
   storage: "loop recording",
   retention: "loop recording",
+  clock: "the clock's time zone",
 });
 
 // ---------------------------------------------------------------------------------------
@@ -179,26 +180,89 @@ function formatSpan(seconds) {
   return `${total} s`;
 }
 
-const TIME_FORMAT = new Intl.DateTimeFormat(undefined, {
-  hour: "2-digit",
-  minute: "2-digit",
-  second: "2-digit",
-});
-const DATE_FORMAT = new Intl.DateTimeFormat(undefined, {
-  weekday: "short",
-  day: "numeric",
-  month: "short",
-  year: "numeric",
-});
+/** This phone's IANA time zone, sent with its time (see {@link syncClock}). */
+const PHONE_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
-/** @param {number} ms since the epoch */
+/**
+ * The one local zone the page shows times in: the recorder's (its clip names and burned-in
+ * clock use it too), which is this phone's unless the recorder's `timezone` setting, another
+ * phone or the system says otherwise.
+ */
+function recorderZone() {
+  const tz = state.status?.clock?.tz;
+  return typeof tz === "string" && tz !== "" ? tz : PHONE_ZONE;
+}
+
+/** @type {Map<string, Intl.DateTimeFormat>} */
+const formats = new Map();
+
+/**
+ * A formatter in the recorder's zone; times name the zone when it is not this phone's.
+ * @param {"time" | "date" | "day" | "stamp"} kind
+ */
+function zoneFormat(kind) {
+  const timeZone = recorderZone();
+  const labelled = timeZone !== PHONE_ZONE;
+  const key = `${kind} ${timeZone}`;
+  let format = formats.get(key);
+  if (!format) {
+    /** @type {Record<string, Intl.DateTimeFormatOptions>} */
+    const options = {
+      time: {
+        hour: "2-digit",
+        minute: "2-digit",
+        second: "2-digit",
+        ...(labelled ? { timeZoneName: "short" } : {}),
+      },
+      date: { weekday: "short", day: "numeric", month: "short", year: "numeric" },
+      day: { year: "numeric", month: "2-digit", day: "2-digit" },
+      stamp: {
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+        hour: "2-digit",
+        minute: "2-digit",
+        second: "2-digit",
+        hourCycle: "h23",
+        timeZoneName: "longOffset",
+      },
+    };
+    format = new Intl.DateTimeFormat(kind === "time" || kind === "date" ? undefined : "en-US", {
+      ...options[kind],
+      timeZone,
+    });
+    formats.set(key, format);
+  }
+  return format;
+}
+
+/**
+ * A time of day in the recorder's zone, with the zone's name when it is not this phone's
+ * ("11:16:27 GMT+9"): every time shown says whose it is.
+ * @param {number} ms since the epoch
+ */
 function formatTime(ms) {
-  return TIME_FORMAT.format(new Date(ms));
+  return zoneFormat("time").format(new Date(ms));
 }
 
 /** @param {number} ms since the epoch */
 function formatDate(ms) {
-  return DATE_FORMAT.format(new Date(ms));
+  return zoneFormat("date").format(new Date(ms));
+}
+
+/**
+ * `20261130-111627+0900`: the recorder's local time and UTC offset, as in clip names.
+ * @param {number} ms since the epoch
+ */
+function fileStamp(ms) {
+  /** @type {Record<string, string>} */
+  const part = {};
+  for (const { type, value } of zoneFormat("stamp").formatToParts(new Date(ms))) {
+    part[type] = value;
+  }
+  const offset = /([+-])(\d\d):(\d\d)/.exec(part.timeZoneName ?? "");
+  const zone = offset ? `${offset[1]}${offset[2]}${offset[3]}` : "+0000"; // "GMT" alone: UTC
+  return `${part.year}${part.month}${part.day}-${part.hour}${part.minute}${part.second}${zone}`;
 }
 
 /**
@@ -497,12 +561,9 @@ $("live-toggle").addEventListener("click", () => {
 $("snapshot").addEventListener("click", () => {
   // Set just before the browser follows the link: a new URL and file name each time.
   const link = /** @type {HTMLAnchorElement} */ ($("snapshot"));
-  const now = new Date(Date.now() + state.skewMs);
-  const two = (/** @type {number} */ n) => String(n).padStart(2, "0");
-  const stamp = `${now.getFullYear()}${two(now.getMonth() + 1)}${two(now.getDate())}-` +
-    `${two(now.getHours())}${two(now.getMinutes())}${two(now.getSeconds())}`;
+  // The recorder's time and zone, with its offset, like the clip names.
   link.href = `snapshot.jpg?t=${Date.now()}`;
-  link.download = `snapshot-${stamp}.jpg`;
+  link.download = `snapshot-${fileStamp(Date.now() + state.skewMs)}.jpg`;
 });
 
 /**
@@ -594,6 +655,7 @@ function clipsKey(status) {
     recorder.last_clip?.file,
     recorder.current?.seq,
     status.storage?.deleted,
+    status.clock?.tz, // times are shown in this zone
   ].join("|");
 }
 
@@ -933,9 +995,13 @@ function renderFacts() {
 
   const clock = status.clock;
   if (clock) {
+    const whose = { setting: "set in settings", phone: "a phone's", system: "the system's" };
+    const zone = typeof clock.tz === "string"
+      ? ` · ${clock.tz} (${whose[/** @type {keyof typeof whose} */ (clock.tz_source)] ?? "?"})`
+      : "";
     fact(
       "clock",
-      clock.trusted ? "set" : clockAgrees() ? "agrees with phone" : "not set",
+      `${clock.trusted ? "set" : clockAgrees() ? "agrees with phone" : "not set"}${zone}`,
       clock.trusted || clockAgrees() ? "" : "warn",
     );
   } else {
@@ -1135,10 +1201,12 @@ function visibleClips() {
   return lockedOnly ? state.clips.filter((clip) => clip.locked) : state.clips;
 }
 
-/** @param {number} ms */
+/**
+ * The day of `ms` in the recorder's zone, so clips group by the dates their names carry.
+ * @param {number} ms
+ */
 function dayKey(ms) {
-  const date = new Date(ms);
-  return `${date.getFullYear()}-${date.getMonth() + 1}-${date.getDate()}`;
+  return zoneFormat("day").format(new Date(ms));
 }
 
 /** The list grouped by day (the date once per group), newest first; items are reused. */
@@ -1986,7 +2054,10 @@ form.addEventListener("submit", async (event) => {
 
 /**
  * Sets the recorder's clock from the phone's when they differ by more than
- * {@link CLOCK_TOLERANCE_MS}: a Pi in a car has no network time and no RTC battery.
+ * {@link CLOCK_TOLERANCE_MS}: a Pi in a car has no network time and no RTC battery. The
+ * phone's time zone goes with it, or alone when only the zone is new to the recorder: clip
+ * names, the burned-in clock and this page then share the phone's local time (unless the
+ * recorder's time zone setting names another).
  */
 async function syncClock() {
   const sentAt = Date.now();
@@ -1999,9 +2070,23 @@ async function syncClock() {
   const receivedAt = Date.now();
   if (!status?.clock || typeof status.clock.now !== "number") return;
   const offBy = status.clock.now - (sentAt + receivedAt) / 2;
-  if (Math.abs(offBy) <= CLOCK_TOLERANCE_MS) return;
+  if (Math.abs(offBy) <= CLOCK_TOLERANCE_MS) {
+    if (status.clock.phone_tz === PHONE_ZONE || status.clock.tz_source === "setting") return;
+    try {
+      await api("api/clock", { method: "POST", body: { tz: PHONE_ZONE } });
+      void poll();
+    } catch (error) {
+      toast(`Cannot give the recorder this phone's time zone: ${messageOf(error)}`, {
+        error: true,
+      });
+    }
+    return;
+  }
   try {
-    const clock = await api("api/clock", { method: "POST", body: { now: Date.now() } });
+    const clock = await api("api/clock", {
+      method: "POST",
+      body: { now: Date.now(), tz: PHONE_ZONE },
+    });
     state.skewMs = typeof clock?.now === "number" ? 0 : state.skewMs;
     toast(
       `Set the recorder's clock from this phone (it was ${formatSpan(Math.abs(offBy) / 1000)} ${
@@ -2046,6 +2131,10 @@ setInterval(() => {
 }, 1000);
 
 updateLive();
+// The time zone field offers the zones this browser knows.
+$("timezones").replaceChildren(
+  ...(Intl.supportedValuesOf?.("timeZone") ?? []).map((zone) => new Option(zone)),
+);
 void syncClock();
 void poll();
 void loadSettings();

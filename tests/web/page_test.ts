@@ -100,7 +100,7 @@ Deno.test("Control page in Chromium: live view, recording, clips, settings error
       page.waitForEvent("download", { timeout: 10_000 }),
       page.click("#snapshot"),
     ]);
-    assert.match(download.suggestedFilename(), /^snapshot-\d{8}-\d{6}\.jpg$/);
+    assert.match(download.suggestedFilename(), /^snapshot-\d{8}-\d{6}[+-]\d{4}\.jpg$/);
     const jpeg = await Deno.readFile(await download.path());
     assert.deepEqual([jpeg[0], jpeg[1], jpeg.at(-2), jpeg.at(-1)], [0xff, 0xd8, 0xff, 0xd9]);
   });
@@ -486,13 +486,15 @@ Deno.test("Control page sets the recorder's clock from the phone when it is more
       }
     });
 
-  // A phone whose clock agrees leaves the recorder's alone.
+  // A phone whose clock agrees leaves the recorder's time alone: it sends its zone only.
   const agreeing = await browser.newPage();
   watch(agreeing);
   await agreeing.goto(`${recorder.url}/`);
   await waitInPage(agreeing, `document.querySelector("#fact-clock").textContent !== "–"`);
   await sleep(1_000);
-  assert.deepEqual(clockPosts, []);
+  const zone = await agreeing.evaluate(`Intl.DateTimeFormat().resolvedOptions().timeZone`);
+  assert.deepEqual(clockPosts, [{ tz: zone }]);
+  clockPosts.length = 0;
   await agreeing.close();
 
   // A phone an hour ahead (the recorder is the one that is off, as far as the page can tell).
@@ -504,8 +506,9 @@ Deno.test("Control page sets the recorder's clock from the phone when it is more
   }`);
   await ahead.goto(`${recorder.url}/`);
   await waitFor("the page to send its time", () => clockPosts.length > 0, 10_000);
-  const sent = clockPosts[0] as { now: number };
+  const sent = clockPosts[0] as { now: number; tz: string };
   assert.ok(Math.abs(sent.now - (Date.now() + 3_600_000)) < 5_000, `sent ${sent.now}`);
+  assert.equal(sent.tz, zone, "its zone goes with its time");
   const { clock } = await recorder.get("api/status");
   assert.ok(Math.abs(clock.now - (Date.now() + 3_600_000)) < 5_000, `recorder says ${clock.now}`);
   assert.equal(clock.trusted, true);
