@@ -20,7 +20,7 @@
  * @module
  */
 
-import * as esbuild from "esbuild";
+import * as esbuild from "./_esbuild.ts";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -73,6 +73,7 @@ export async function bundle(entry: string, outfile: string): Promise<BundleRepo
       },
       nodePaths: [modules],
       alias: await npmAliases(),
+      plugins: [npmSpecifiers],
       logLevel: "warning",
     });
     const buildMs = Math.round(performance.now() - started);
@@ -125,6 +126,22 @@ async function npmPackages(entry: string): Promise<NpmPackage[]> {
   }
   return [...byName.values()];
 }
+
+/** Resolves Deno's `npm:name@range/sub` specifiers as `name/sub` from the linked packages. */
+const npmSpecifiers: esbuild.Plugin = {
+  name: "npm-specifiers",
+  setup(build) {
+    build.onResolve({ filter: /^npm:/ }, async (args) => {
+      const match = /^npm:\/?((?:@[^/@]+\/)?[^/@]+)(?:@[^/]*)?(\/.*)?$/.exec(args.path);
+      if (!match) return { errors: [{ text: `Cannot resolve ${args.path}` }] };
+      const resolved = await build.resolve(match[1] + (match[2] ?? ""), {
+        kind: args.kind,
+        resolveDir: args.resolveDir,
+      });
+      return resolved.errors.length ? { errors: resolved.errors } : { path: resolved.path };
+    });
+  },
+};
 
 /** deno.json's `"x": "npm:name@range"` entries as esbuild aliases `x` → `name`. */
 async function npmAliases(): Promise<Record<string, string>> {

@@ -31,6 +31,10 @@ fi
 if [ -n "$dev" ] && ! /usr/bin/python3 -c "import cv2" 2>/dev/null; then
   apt_install python3-opencv
 fi
+# Node.js: the runtime of 32-bit Pis; its tests run the Node bundle on the host's Node.
+if [ -n "$dev" ] && ! command -v node >/dev/null; then
+  apt_install nodejs
+fi
 # systemd-analyze (unit file test) and systemd-notify (the notifier's fallback).
 if [ -n "$dev" ] && ! command -v systemd-analyze >/dev/null; then
   apt_install systemd

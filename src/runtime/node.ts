@@ -18,7 +18,7 @@ import * as childProcess from "node:child_process";
 import { constants } from "node:os";
 import process from "node:process";
 import type { Readable, Writable } from "node:stream";
-import { createAdaptorServer } from "@hono/node-server";
+import { createAdaptorServer } from "./_hono_node_server.ts";
 import {
   type ChildOutput,
   type ChildProcess,

@@ -1,3 +1,4 @@
+import { denoRuntime } from "../runtime/deno.ts";
 import type { Frame } from "../frames/frame.ts";
 import type { FrameHub } from "../frames/frame_hub.ts";
 
@@ -286,5 +287,6 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /** An idle timer must not keep the process alive after shutdown. */
 function unrefTimer(timer: ReturnType<typeof setTimeout>): void {
-  if (typeof Deno !== "undefined") Deno.unrefTimer(Number(timer));
+  // Deno.unrefTimer(Number(timer)) left it ref'd: Deno 2.9's timers are objects.
+  denoRuntime.unrefTimer(timer);
 }
