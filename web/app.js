@@ -1599,12 +1599,20 @@ function playerImage() {
   return media instanceof HTMLImageElement ? media : null;
 }
 
-/** Seconds of the clip in the player; the clip being recorded grows while it plays. */
-function playerDuration() {
+/**
+ * Seconds of the clip in the player, or null when unknown (ffprobe could not tell); the clip
+ * being recorded grows while it plays.
+ */
+function knownDuration() {
   const clip = clipPlayer.clip;
-  const listed = typeof clip?.duration === "number" ? clip.duration : 0;
+  const listed = typeof clip?.duration === "number" && clip.duration > 0 ? clip.duration : null;
   if (!clip?.recording) return listed;
-  return listed + (performance.now() - clipPlayer.openedAt) / 1000;
+  return (listed ?? 0) + (performance.now() - clipPlayer.openedAt) / 1000;
+}
+
+/** Seconds of the clip as far as is known: an unknown length grows with the position. */
+function playerDuration() {
+  return knownDuration() ?? playerPosition();
 }
 
 /** Where the player is, in seconds from the clip's start. */
@@ -1613,7 +1621,8 @@ function playerPosition() {
   const at = playing && startedAt !== null
     ? offset + (performance.now() - startedAt) / 1000
     : offset;
-  return Math.min(at, playerDuration());
+  const duration = knownDuration();
+  return duration === null ? at : Math.min(at, duration);
 }
 
 /**
@@ -1700,7 +1709,7 @@ function renderPlayer() {
   let position = playerPosition();
   if (
     clipPlayer.playing && !clipPlayer.clip.recording && clipPlayer.startedAt !== null &&
-    position >= duration
+    knownDuration() !== null && position >= duration
   ) {
     // Played out: ffmpeg ends the stream by itself and the last picture stays.
     Object.assign(clipPlayer, { playing: false, ended: true, offset: duration, streamUrl: "" });
