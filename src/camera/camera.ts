@@ -3,6 +3,7 @@ import type { FrameHub } from "../frames/frame_hub.ts";
 import { H264AccessUnitStream, type H264StreamInfo } from "../frames/h264_access_unit_stream.ts";
 import { JpegFrameStream } from "../frames/jpeg_frame_stream.ts";
 import { RateMeter } from "../frames/rate_meter.ts";
+import type { ChildProcess } from "../runtime/runtime.ts";
 import type { Codec } from "./argv.ts";
 import {
   type BackoffOptions,
@@ -127,7 +128,7 @@ export class Camera {
     };
   }
 
-  async #capture(child: Deno.ChildProcess): Promise<void> {
+  async #capture(child: ChildProcess): Promise<void> {
     const options = {
       firstSeq: this.#nextSeq,
       maxFrameBytes: this.#options.maxFrameBytes,

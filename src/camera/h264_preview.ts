@@ -1,6 +1,7 @@
 import type { Frame } from "../frames/frame.ts";
 import { FrameHub } from "../frames/frame_hub.ts";
 import { JpegFrameStream } from "../frames/jpeg_frame_stream.ts";
+import type { ChildProcess } from "../runtime/runtime.ts";
 import {
   type BackoffOptions,
   type ProcessStatus,
@@ -197,7 +198,7 @@ export class H264Preview {
     ];
   }
 
-  async #run(child: Deno.ChildProcess, signal: AbortSignal): Promise<void> {
+  async #run(child: ChildProcess, signal: AbortSignal): Promise<void> {
     const parser = new JpegFrameStream({ firstSeq: this.#nextSeq });
     this.#parser = parser;
     this.#times = [];
@@ -216,7 +217,7 @@ export class H264Preview {
     }
   }
 
-  async #feed(child: Deno.ChildProcess, signal: AbortSignal): Promise<void> {
+  async #feed(child: ChildProcess, signal: AbortSignal): Promise<void> {
     const { source, cameraFps, fps } = this.#options;
     const frames = source.every({ maxQueuedFrames: 4 }).readable.getReader();
     // The camera's newest keyframe first, at once: the subscription above starts at the next

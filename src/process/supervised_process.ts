@@ -1,4 +1,12 @@
 import { messageOf } from "../errors.ts";
+import { runtime } from "../runtime/current.ts";
+import {
+  type ChildProcess,
+  type ChildSignal,
+  type ChildStatus,
+  type Runtime,
+  SpawnError,
+} from "../runtime/runtime.ts";
 
 /** Where a supervised child is in its life. */
 export type ProcessState = "idle" | "running" | "backoff" | "stopping" | "stopped";
@@ -28,9 +36,9 @@ export interface SupervisedProcessOptions {
    * the child's streams end, or soon after `signal` aborts (the child exited or stop() was
    * called). A throw is recorded as the last error and the child is terminated.
    */
-  session: (child: Deno.ChildProcess, signal: AbortSignal) => Promise<void>;
+  session: (child: ChildProcess, signal: AbortSignal) => Promise<void>;
   /** Called after each run, once the child has exited and its stderr is read to the end. */
-  onExit?: (status: Deno.CommandStatus) => Promise<void> | void;
+  onExit?: (status: ChildStatus) => Promise<void> | void;
   /** Called with each line the child prints on stderr; return true to keep it out of the tail. */
   onStderrLine?: (line: string) => boolean | void;
   /**
@@ -48,6 +56,8 @@ export interface SupervisedProcessOptions {
   stderrLines?: number;
   /** Also print the child's stderr lines on our stderr, prefixed with the name. */
   echoStderr?: boolean;
+  /** Spawns the child. Default: the runtime the entry point chose (`runtime/current.ts`). */
+  runtime?: Runtime;
 }
 
 /** A child's state for `/api/status`. */
@@ -85,7 +95,7 @@ export interface ProcessStatus {
 export class SupervisedProcess {
   readonly #options: SupervisedProcessOptions;
   #state: ProcessState = "idle";
-  #child: Deno.ChildProcess | undefined;
+  #child: ChildProcess | undefined;
   #restarts = 0;
   #lastExit: ProcessStatus["lastExit"] = null;
   #lastError: string | null = null;
@@ -161,18 +171,19 @@ export class SupervisedProcess {
     const { name, argv, stdin = "null", stdout = "null" } = this.#options;
     const [program, ...args] = argv();
     const env = this.#options.env?.();
-    let child: Deno.ChildProcess;
+    let child: ChildProcess;
     try {
-      child = new Deno.Command(program, {
+      child = await (this.#options.runtime ?? runtime()).spawn(program, {
         args,
         env,
         stdin,
         stdout,
         stderr: "piped",
         detached: true,
-      }).spawn();
+      });
     } catch (error) {
-      this.#lastError = `Cannot start ${name}: ${program}: ${messageOf(error)}`;
+      const reason = error instanceof SpawnError ? error.reason : messageOf(error);
+      this.#lastError = `Cannot start ${name}: ${program}: ${reason}`;
       return;
     }
     this.#child = child;
@@ -180,6 +191,11 @@ export class SupervisedProcess {
     const ended = new AbortController();
     const endSession = () => ended.abort();
     stop.addEventListener("abort", endSession, { once: true });
+    // stop() came while the child was starting: it had no child to end yet.
+    if (stop.aborted) {
+      endSession();
+      if (this.#options.stopBy !== "session") void this.#terminate(child);
+    }
     const stderr = this.#readStderr(child.stderr);
     let failure: string | undefined;
     const session = this.#options.session(child, ended.signal).catch((error) => {
@@ -195,7 +211,7 @@ export class SupervisedProcess {
     endSession();
     stop.removeEventListener("abort", endSession);
     await session;
-    killGroup(child.pid, "SIGKILL"); // whatever the child left behind in its group
+    killGroup(child, "SIGKILL"); // whatever the child left behind in its group
     await stderr;
     this.#child = undefined;
     this.#lastExit = { code: status.code, signal: status.signal, at: Date.now() };
@@ -226,28 +242,24 @@ export class SupervisedProcess {
     take(rest);
   }
 
-  async #waitOrTerminate(child: Deno.ChildProcess, graceMs: number): Promise<void> {
+  async #waitOrTerminate(child: ChildProcess, graceMs: number): Promise<void> {
     if (await exitsWithin(child, graceMs)) return;
     await this.#terminate(child);
   }
 
-  async #terminate(child: Deno.ChildProcess): Promise<void> {
-    killGroup(child.pid, "SIGTERM");
+  async #terminate(child: ChildProcess): Promise<void> {
+    killGroup(child, "SIGTERM");
     if (await exitsWithin(child, this.#options.killAfterMs ?? 3000)) return;
-    killGroup(child.pid, "SIGKILL");
+    killGroup(child, "SIGKILL");
   }
 }
 
 /** Signals a detached child's whole process group; a group already gone is fine. */
-function killGroup(pid: number, signal: Deno.Signal): void {
-  try {
-    Deno.kill(-pid, signal);
-  } catch {
-    // ESRCH: nothing left in the group.
-  }
+function killGroup(child: ChildProcess, signal: ChildSignal): void {
+  child.killGroup(signal);
 }
 
-async function exitsWithin(child: Deno.ChildProcess, ms: number): Promise<boolean> {
+async function exitsWithin(child: ChildProcess, ms: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
   try {
@@ -271,7 +283,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-function describeExit(status: Deno.CommandStatus): string {
+function describeExit(status: ChildStatus): string {
   return status.signal ? `signal ${status.signal}` : `code ${status.code}`;
 }
 

@@ -1,3 +1,5 @@
+import { rename, unlink } from "node:fs/promises";
+import { runtime } from "../runtime/current.ts";
 import type { ClipExtension } from "../storage/clip_name.ts";
 
 /** What {@linkcode repairClip} found. */
@@ -19,7 +21,7 @@ export async function repairClip(path: string, ext: ClipExtension): Promise<Repa
   const format = ext === "mp4"
     ? ["-f", "mp4", "-movflags", "frag_keyframe+empty_moov+default_base_moof"]
     : ["-f", "matroska"];
-  const remux = await new Deno.Command("ffmpeg", {
+  const remux = await runtime().output("ffmpeg", {
     args: [
       "-hide_banner",
       "-nostdin",
@@ -36,20 +38,20 @@ export async function repairClip(path: string, ext: ClipExtension): Promise<Repa
     stdin: "null",
     stdout: "null",
     stderr: "null",
-  }).output();
+  });
   const probed = remux.success ? await probe(temporary) : { frames: 0, duration: null };
   if (probed.frames === 0) {
-    await Deno.remove(temporary).catch(() => {});
+    await unlink(temporary).catch(() => {});
     // Keep what we cannot read but that has data; drop what is only a header.
-    if ((await probe(path)).frames === 0) await Deno.remove(path).catch(() => {});
+    if ((await probe(path)).frames === 0) await unlink(path).catch(() => {});
     return { frames: 0, duration: null };
   }
-  await Deno.rename(temporary, path);
+  await rename(temporary, path);
   return probed;
 }
 
 async function probe(path: string): Promise<RepairedClip> {
-  const output = await new Deno.Command("ffprobe", {
+  const output = await runtime().output("ffprobe", {
     args: [
       "-v",
       "error",
@@ -65,7 +67,7 @@ async function probe(path: string): Promise<RepairedClip> {
     stdin: "null",
     stdout: "piped",
     stderr: "null",
-  }).output();
+  });
   if (!output.success) return { frames: 0, duration: null };
   const json = JSON.parse(new TextDecoder().decode(output.stdout));
   const frames = Number(json.streams?.[0]?.nb_read_packets ?? 0);

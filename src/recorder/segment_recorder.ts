@@ -1,3 +1,5 @@
+import { readdirSync } from "node:fs";
+import { lstat, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Frame } from "../frames/frame.ts";
 import type { FrameHub } from "../frames/frame_hub.ts";
@@ -17,6 +19,7 @@ import { concat, MatroskaStream } from "./matroska_stream.ts";
 import { repairClip } from "./repair_clip.ts";
 import { clipExtension, parseSegmentListLine, segmenterArgv } from "./segmenter_argv.ts";
 import { messageOf } from "../errors.ts";
+import type { ChildProcess } from "../runtime/runtime.ts";
 
 /** Options for {@linkcode SegmentRecorder}. */
 export interface SegmentRecorderOptions {
@@ -230,7 +233,7 @@ export class SegmentRecorder {
   }
 
   /** Copies frames from the hub into ffmpeg's stdin until ffmpeg or the recording ends. */
-  async #feed(child: Deno.ChildProcess, signal: AbortSignal): Promise<void> {
+  async #feed(child: ChildProcess, signal: AbortSignal): Promise<void> {
     const consumer = this.#options.hub.every({ maxQueuedFrames: this.#options.maxQueuedFrames });
     this.#liveDropped = () => consumer.stats.dropped;
     const frames = consumer.readable.getReader();
@@ -348,18 +351,19 @@ export class SegmentRecorder {
   async #adoptStrays(before = Infinity): Promise<void> {
     const found: { seq: number; start: number; ext: ClipExtension }[] = [];
     try {
-      for await (const entry of Deno.readDir(this.#options.output)) {
-        if (!entry.isFile) continue;
+      for (const entry of await readdir(this.#options.output, { withFileTypes: true })) {
+        if (!entry.isFile()) continue;
         if (isRepairLeftover(entry.name) && !this.#repairing) {
-          await Deno.remove(join(this.#options.output, entry.name)).catch(() => {});
+          await unlink(join(this.#options.output, entry.name)).catch(() => {});
           continue;
         }
         const name = parseClipName(entry.name);
         if (!name) continue;
         this.#nextSeq = Math.max(this.#nextSeq, name.seq + 1);
         if (name.recording && name.seq < before && !this.#pending.has(name.seq)) {
-          const info = await Deno.stat(join(this.#options.output, entry.name));
-          const start = (info.birthtime ?? info.mtime)?.getTime() ?? 0;
+          const info = await stat(join(this.#options.output, entry.name));
+          // 0 where the file system keeps no birth time.
+          const start = info.birthtimeMs > 0 ? info.birthtimeMs : info.mtimeMs;
           found.push({ seq: name.seq, start, ext: name.ext });
         }
       }
@@ -436,7 +440,7 @@ export class SegmentRecorder {
       saved.duration = repaired.duration;
     }
     await syncPath(from);
-    await Deno.rename(from, join(output, saved.file));
+    await rename(from, join(output, saved.file));
     await syncPath(join(output, folder));
     if (folder) await syncPath(output);
     this.#segments++;
@@ -462,8 +466,8 @@ function highestSeqIn(dir: string): number {
   let highest = -1;
   for (const folder of [dir, join(dir, "locked")]) {
     try {
-      for (const entry of Deno.readDirSync(folder)) {
-        const seq = parseClipName(entry.name)?.seq;
+      for (const name of readdirSync(folder)) {
+        const seq = parseClipName(name)?.seq;
         if (seq !== undefined && seq > highest) highest = seq;
       }
     } catch {
@@ -475,13 +479,17 @@ function highestSeqIn(dir: string): number {
 
 /** fsync a file or directory, so a rename or a closed clip survives a power cut. */
 async function syncPath(path: string): Promise<void> {
-  using file = await Deno.open(path, { read: true });
-  await file.sync();
+  const file = await open(path, "r");
+  try {
+    await file.sync();
+  } finally {
+    await file.close();
+  }
 }
 
 async function exists(path: string): Promise<boolean> {
   try {
-    await Deno.lstat(path);
+    await lstat(path);
     return true;
   } catch {
     return false;

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { runtime } from "../runtime/current.ts";
+
 /** The multipart boundary of a played-back clip. */
 const BOUNDARY = "videorecorderclip";
 /**
@@ -80,26 +82,27 @@ export function mjpegClipArgv(path: string, options: MjpegClipOptions = {}): str
  */
 export function mjpegClipResponse(path: string, options: MjpegClipOptions = {}): Response {
   const [command, ...args] = mjpegClipArgv(path, options);
-  const child = new Deno.Command(command, {
+  // Started now, not at the first read: the picture is on its way while the headers go out.
+  const spawned = runtime().spawn(command, {
     args,
     stdin: "null",
     stdout: "piped",
     stderr: "null",
-  }).spawn();
-  const reader = child.stdout.getReader();
+  });
+  spawned.catch(() => {}); // reaches the first read
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
+      reader ??= (await spawned).stdout.getReader();
       const { value, done } = await reader.read();
       if (done) controller.close();
       else controller.enqueue(value);
     },
     async cancel() {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // Already gone.
-      }
-      await reader.cancel().catch(() => {});
+      const child = await spawned.catch(() => null);
+      if (!child) return;
+      child.kill("SIGTERM");
+      await (reader ?? child.stdout).cancel().catch(() => {});
       await child.status;
     },
   }, { highWaterMark: 0 });
@@ -122,7 +125,7 @@ export async function mjpegClipFrame(
   start: number,
   options: Pick<MjpegClipOptions, "ffmpeg"> = {},
 ): Promise<Uint8Array> {
-  const { stdout } = await new Deno.Command(options.ffmpeg ?? "ffmpeg", {
+  const { stdout } = await runtime().output(options.ffmpeg ?? "ffmpeg", {
     args: [
       "-hide_banner",
       "-nostdin",
@@ -144,7 +147,7 @@ export async function mjpegClipFrame(
     stdin: "null",
     stdout: "piped",
     stderr: "null",
-  }).output();
+  });
   // A seek past the last frame lands on the last frame, also in a clip still being
   // written (no cues yet): measured with ffmpeg 5.1.
   const jpeg = stdout.length > 3 && stdout[0] === 0xff && stdout[1] === 0xd8 ? stdout : null;
