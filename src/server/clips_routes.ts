@@ -191,14 +191,8 @@ async function download(c: Context, store: ClipStore, id: string): Promise<Respo
     file.close();
     return new Response(null, { status, headers });
   }
-  try {
-    if (start > 0) await file.seek(start, Deno.SeekMode.Start);
-  } catch (error) {
-    file.close();
-    throw error;
-  }
-  // file.readable closes the file at its end or when the client goes away (cancel).
-  return new Response(file.readable.pipeThrough(take(length)), { status, headers });
+  // file.readable() closes the file at its end or when the client goes away (cancel).
+  return new Response(file.readable(start).pipeThrough(take(length)), { status, headers });
 }
 
 /**

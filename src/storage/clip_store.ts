@@ -14,7 +14,20 @@
  *
  * @module
  */
+import type { Stats } from "node:fs";
+import {
+  type FileHandle,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  unlink,
+  writeFile,
+} from "node:fs/promises";
 import { join } from "node:path";
+import { runtime } from "../runtime/current.ts";
 import { parseClipName } from "./clip_name.ts";
 import { type DiskSpace, diskSpace } from "./disk_space.ts";
 import { planRetention, type RetentionLimits, type RetentionPlan } from "./retention_policy.ts";
@@ -64,8 +77,8 @@ export interface ClipInfo {
 
 /** A clip opened for reading by {@linkcode ClipStore.openClip}. */
 export interface ClipFile {
-  /** Open for reading; the caller closes it (reading `file.readable` to the end does). */
-  file: Deno.FsFile;
+  /** Open for reading; the caller closes it (reading `file.readable()` to the end does). */
+  file: OpenClipFile;
   /** File name, e.g. `000042_20261130-111627.mkv`. */
   name: string;
   /** Size when opened; a clip being written grows past it. */
@@ -194,9 +207,9 @@ export class ClipStore {
   static async open(output: string, options: ClipStoreOptions = {}): Promise<ClipStore> {
     const store = new ClipStore(output, options);
     const locked = join(output, LOCKED_DIR);
-    await Deno.mkdir(locked, { recursive: true });
+    await mkdir(locked, { recursive: true });
     // readDir follows a symlink: locked/ pointing elsewhere would serve files from there.
-    if (!(await Deno.lstat(locked)).isDirectory) {
+    if (!(await lstat(locked)).isDirectory()) {
       throw new Error(`Cannot use ${locked}: it is not a directory (a symlink?)`);
     }
     await store.#exclusive(() => store.#load());
@@ -219,13 +232,13 @@ export class ClipStore {
     const seen = new Set<string>();
     const clips = await Promise.all(entries.map(async (entry) => {
       const path = this.#path(entry);
-      let info: Deno.FileInfo;
+      let info: Stats;
       try {
-        info = await Deno.lstat(path);
+        info = await lstat(path);
       } catch {
         return null; // deleted or renamed since the scan
       }
-      if (!info.isFile) return null;
+      if (!info.isFile()) return null;
       const locked = entry.dir === LOCKED_DIR || this.#pending.has(entry.seq);
       const base = {
         id: entry.id,
@@ -236,7 +249,8 @@ export class ClipStore {
         recording: entry.recording,
       };
       if (entry.recording) {
-        const start = (info.birthtime ?? info.mtime)?.getTime() ?? now;
+        // 0 where the file system keeps no birth time.
+        const start = info.birthtimeMs > 0 ? Math.round(info.birthtimeMs) : info.mtime.getTime();
         const duration = Math.max(0, Math.round((now - start) / 100) / 10);
         return { ...base, start, duration, codec: null, width: null, height: null };
       }
@@ -278,17 +292,19 @@ export class ClipStore {
   async openClip(id: string): Promise<ClipFile> {
     const entry = await this.#find(id);
     const path = this.#path(entry);
-    let file;
+    let handle;
     try {
-      file = await Deno.open(path, { read: true });
+      handle = await open(path, "r");
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound) throw new ClipNotFoundError(id);
+      if (isNotFound(error)) throw new ClipNotFoundError(id);
       throw error;
     }
+    const file = new OpenClipFile(handle);
     try {
-      const [opened, listed] = await Promise.all([file.stat(), Deno.lstat(path)]);
+      const [opened, listed] = await Promise.all([handle.stat(), lstat(path)]);
       if (
-        !opened.isFile || !listed.isFile || opened.ino !== listed.ino || opened.dev !== listed.dev
+        !opened.isFile() || !listed.isFile() || opened.ino !== listed.ino ||
+        opened.dev !== listed.dev
       ) {
         throw new ClipNotFoundError(id);
       }
@@ -370,7 +386,7 @@ export class ClipStore {
     const cache = join(this.#output, THUMBS_DIR, `${entry.id}.jpg`);
     if (!entry.recording) {
       try {
-        return await Deno.readFile(cache);
+        return new Uint8Array(await readFile(cache));
       } catch {
         // not made yet
       }
@@ -396,7 +412,7 @@ export class ClipStore {
       for (const entry of entries) {
         let size;
         try {
-          size = (await Deno.lstat(this.#path(entry))).size;
+          size = (await lstat(this.#path(entry))).size;
         } catch {
           continue;
         }
@@ -438,8 +454,8 @@ export class ClipStore {
     if (!entry) throw new ClipNotFoundError(id);
     // The scan skips symlinks; check again in case one replaced the file since.
     try {
-      const info = await Deno.lstat(this.#path(entry));
-      if (info.isFile) return entry;
+      const info = await lstat(this.#path(entry));
+      if (info.isFile()) return entry;
     } catch {
       // gone
     }
@@ -451,8 +467,8 @@ export class ClipStore {
     const entries = new Map<string, Entry>();
     for (const dir of [LOCKED_DIR, ""] as const) {
       try {
-        for await (const item of Deno.readDir(join(this.#output, dir))) {
-          if (!item.isFile) continue; // symlinks and folders are never clips
+        for (const item of await readdir(join(this.#output, dir), { withFileTypes: true })) {
+          if (!item.isFile()) continue; // symlinks and folders are never clips
           const name = parseClipName(item.name);
           if (!name || (dir === LOCKED_DIR && name.recording)) continue;
           const id = name.recording
@@ -470,7 +486,7 @@ export class ClipStore {
           });
         }
       } catch (error) {
-        if (!(error instanceof Deno.errors.NotFound)) throw error;
+        if (!isNotFound(error)) throw error;
       }
     }
     return [...entries.values()];
@@ -542,9 +558,9 @@ export class ClipStore {
   async #load(): Promise<void> {
     let text;
     try {
-      text = await Deno.readTextFile(join(this.#output, LOCKED_DIR, PENDING_FILE));
+      text = await readFile(join(this.#output, LOCKED_DIR, PENDING_FILE), "utf8");
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return;
+      if (isNotFound(error)) return;
       throw error;
     }
     try {
@@ -566,8 +582,8 @@ export class ClipStore {
     const dir = join(this.#output, LOCKED_DIR);
     const path = join(dir, PENDING_FILE);
     if (this.#pending.size === 0) {
-      await Deno.remove(path).catch((error) => {
-        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      await unlink(path).catch((error) => {
+        if (!isNotFound(error)) throw error;
       });
       await syncPath(dir);
       return;
@@ -582,30 +598,30 @@ export class ClipStore {
       2,
     ) + "\n";
     const temp = join(dir, `.${PENDING_FILE}.tmp`);
-    await Deno.writeTextFile(temp, text);
+    await writeFile(temp, text);
     await syncPath(temp);
-    await Deno.rename(temp, path);
+    await rename(temp, path);
     await syncPath(dir);
   }
 
   /** Moves a clip between the output folder and `locked/`, and fsyncs both folders. */
   async #move(entry: Entry, to: "" | typeof LOCKED_DIR): Promise<void> {
     const from = this.#path(entry);
-    await Deno.rename(from, join(this.#output, to, entry.name));
+    await rename(from, join(this.#output, to, entry.name));
     await syncPath(join(this.#output, to));
     await syncPath(join(this.#output, entry.dir));
   }
 
   async #remove(entry: Entry): Promise<void> {
-    await Deno.remove(this.#path(entry)).catch((error) => {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    await unlink(this.#path(entry)).catch((error) => {
+      if (!isNotFound(error)) throw error;
     });
     if (this.#probes.delete(entry.name)) this.#probesChanged = true;
-    await Deno.remove(join(this.#output, THUMBS_DIR, `${entry.id}.jpg`)).catch(() => {});
+    await unlink(join(this.#output, THUMBS_DIR, `${entry.id}.jpg`)).catch(() => {});
   }
 
-  #probe(name: string, path: string, info: Deno.FileInfo): Promise<Probe> {
-    const key = `${info.size}:${info.mtime?.getTime()}`;
+  #probe(name: string, path: string, info: Stats): Promise<Probe> {
+    const key = `${info.size}:${info.mtime.getTime()}`;
     const cached = this.#probes.get(name);
     if (cached?.key === key) return cached.probe;
     // Cached as a promise, so two listings at once probe a clip once.
@@ -623,7 +639,7 @@ export class ClipStore {
   async #loadProbes(): Promise<void> {
     try {
       const json = JSON.parse(
-        await Deno.readTextFile(join(this.#output, THUMBS_DIR, PROBES_FILE)),
+        await readFile(join(this.#output, THUMBS_DIR, PROBES_FILE), "utf8"),
       );
       for (const [name, item] of Object.entries(json.clips ?? {})) {
         const { key, duration, codec, width, height } = item as Record<string, unknown>;
@@ -649,12 +665,12 @@ export class ClipStore {
     const dir = join(this.#output, THUMBS_DIR);
     const temp = join(dir, `.${PROBES_FILE}.${crypto.randomUUID()}.tmp`);
     try {
-      await Deno.mkdir(dir, { recursive: true });
-      await Deno.writeTextFile(temp, JSON.stringify({ clips }));
-      await Deno.rename(temp, join(dir, PROBES_FILE));
+      await mkdir(dir, { recursive: true });
+      await writeFile(temp, JSON.stringify({ clips }));
+      await rename(temp, join(dir, PROBES_FILE));
     } catch {
       // A full disk only means probing again after a restart.
-      await Deno.remove(temp).catch(() => {});
+      await unlink(temp).catch(() => {});
     }
   }
 
@@ -671,10 +687,10 @@ export class ClipStore {
     if (cache) {
       // A cache: no fsync, and a full disk only means making it again next time.
       const temp = `${cache}.${crypto.randomUUID()}.tmp`;
-      await Deno.mkdir(join(this.#output, THUMBS_DIR), { recursive: true })
-        .then(() => Deno.writeFile(temp, jpeg))
-        .then(() => Deno.rename(temp, cache))
-        .catch(() => Deno.remove(temp).catch(() => {}));
+      await mkdir(join(this.#output, THUMBS_DIR), { recursive: true })
+        .then(() => writeFile(temp, jpeg))
+        .then(() => rename(temp, cache))
+        .catch(() => unlink(temp).catch(() => {}));
     }
     return jpeg;
   }
@@ -701,7 +717,7 @@ function pick(entries: Entry[], seq: number): Entry | undefined {
 }
 
 async function probeFile(ffprobe: string, path: string): Promise<Probe> {
-  const output = await new Deno.Command(ffprobe, {
+  const output = await runtime().output(ffprobe, {
     args: [
       "-v",
       "error",
@@ -716,7 +732,7 @@ async function probeFile(ffprobe: string, path: string): Promise<Probe> {
     stdin: "null",
     stdout: "piped",
     stderr: "null",
-  }).output();
+  });
   let json;
   try {
     json = JSON.parse(new TextDecoder().decode(output.stdout));
@@ -735,7 +751,7 @@ async function probeFile(ffprobe: string, path: string): Promise<Probe> {
 
 /** Decodes only the first frame, scaled down: cheap even on a Pi. */
 async function firstFrame(ffmpeg: string, path: string): Promise<Uint8Array> {
-  const output = await new Deno.Command(ffmpeg, {
+  const output = await runtime().output(ffmpeg, {
     args: [
       "-nostdin",
       "-hide_banner",
@@ -758,12 +774,68 @@ async function firstFrame(ffmpeg: string, path: string): Promise<Uint8Array> {
     stdin: "null",
     stdout: "piped",
     stderr: "null",
-  }).output();
+  });
   return output.success ? output.stdout : new Uint8Array();
 }
 
 /** fsync a file or directory, so a rename survives a power cut. */
 async function syncPath(path: string): Promise<void> {
-  using file = await Deno.open(path, { read: true });
-  await file.sync();
+  const file = await open(path, "r");
+  try {
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+}
+
+/** Whether `error` says the file is not there (ENOENT), on Deno and on Node. */
+function isNotFound(error: unknown): boolean {
+  return (error as { code?: unknown })?.code === "ENOENT";
+}
+
+/** How much a clip download reads at a time. */
+const READ_CHUNK_BYTES = 64 * 1024;
+
+/** A clip open for reading: its bytes from any offset as a Web stream, on both runtimes. */
+export class OpenClipFile {
+  readonly #handle: FileHandle;
+  #closed = false;
+
+  constructor(handle: FileHandle) {
+    this.#handle = handle;
+  }
+
+  /** Closes the file; again is fine. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    void this.#handle.close().catch(() => {});
+  }
+
+  /**
+   * The file's bytes from `start` to its end as it is then (a clip being written keeps
+   * growing); closes the file at the end, on an error, or when the reader cancels.
+   */
+  readable(start = 0): ReadableStream<Uint8Array> {
+    let position = start;
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        try {
+          const buffer = new Uint8Array(READ_CHUNK_BYTES);
+          const { bytesRead } = await this.#handle.read(buffer, 0, buffer.length, position);
+          if (bytesRead === 0) {
+            this.close();
+            controller.close();
+            return;
+          }
+          position += bytesRead;
+          controller.enqueue(buffer.subarray(0, bytesRead));
+        } catch (error) {
+          this.close();
+          controller.error(error);
+        }
+      },
+      cancel: () => this.close(),
+    });
+  }
 }
