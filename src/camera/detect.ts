@@ -6,6 +6,10 @@
  * @module
  */
 
+import { stat } from "node:fs/promises";
+import process from "node:process";
+import { runtime } from "../runtime/current.ts";
+import type { ChildOutput } from "../runtime/runtime.ts";
 import {
   type CaptureOptions,
   type Codec,
@@ -74,7 +78,7 @@ const FONT_FILES = [
   "/usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf",
 ];
 
-/** The real {@linkcode SystemProbe}, asking the running system through Deno. */
+/** The real {@linkcode SystemProbe}, asking the running system. */
 export const systemProbe: SystemProbe = {
   findExecutable,
   exists: pathExists,
@@ -245,7 +249,7 @@ function codecName(codec: Codec): string {
 
 async function findExecutable(name: string): Promise<string | undefined> {
   if (name.includes("/")) return await isExecutableFile(name) ? name : undefined;
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+  for (const dir of (process.env.PATH ?? "").split(":")) {
     // An empty PATH entry means the current directory.
     const path = dir === "" ? `./${name}` : `${dir.replace(/\/+$/, "")}/${name}`;
     if (await isExecutableFile(path)) return path;
@@ -255,25 +259,24 @@ async function findExecutable(name: string): Promise<string | undefined> {
 
 async function pathExists(path: string): Promise<boolean> {
   try {
-    await Deno.stat(path);
+    await stat(path);
     return true;
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
+    if ((error as { code?: unknown })?.code === "ENOENT") return false;
     throw error;
   }
 }
 
 async function listV4l2Formats(device: string): Promise<string> {
-  const command = new Deno.Command("ffmpeg", {
-    args: ["-hide_banner", "-nostdin", "-f", "v4l2", "-list_formats", "all", "-i", device],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-    signal: AbortSignal.timeout(LIST_FORMATS_TIMEOUT_MS),
-  });
-  let output: Deno.CommandOutput;
+  let output: ChildOutput;
   try {
-    output = await command.output();
+    output = await runtime().output("ffmpeg", {
+      args: ["-hide_banner", "-nostdin", "-f", "v4l2", "-list_formats", "all", "-i", device],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+      signal: AbortSignal.timeout(LIST_FORMATS_TIMEOUT_MS),
+    });
   } catch (error) {
     throw new Error(`Cannot list formats of ${device}: ${(error as Error).message}`, {
       cause: error,
@@ -290,8 +293,8 @@ async function listV4l2Formats(device: string): Promise<string> {
 
 async function isExecutableFile(path: string): Promise<boolean> {
   try {
-    const info = await Deno.stat(path);
-    return info.isFile && info.mode !== null && (info.mode & 0o111) !== 0;
+    const info = await stat(path);
+    return info.isFile() && (info.mode & 0o111) !== 0;
   } catch {
     return false;
   }

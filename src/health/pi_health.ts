@@ -8,6 +8,11 @@
  * @module
  */
 
+import { readdir, readFile, stat } from "node:fs/promises";
+import process from "node:process";
+import { runtime } from "../runtime/current.ts";
+import { SpawnError } from "../runtime/runtime.ts";
+
 /** The throttling flags of `vcgencmd get_throttled`; "now" flags first, then "since boot". */
 export interface ThrottledState {
   /** The raw bit field, e.g. `0x50005`. */
@@ -240,9 +245,9 @@ async function readTemperature(sysRoot: string): Promise<number | null> {
   const base = `${sysRoot}/class/thermal`;
   const zones: { path: string; type: string }[] = [];
   try {
-    for await (const entry of Deno.readDir(base)) {
-      if (!entry.name.startsWith("thermal_zone")) continue;
-      const path = `${base}/${entry.name}`;
+    for (const name of await readdir(base)) {
+      if (!name.startsWith("thermal_zone")) continue;
+      const path = `${base}/${name}`;
       zones.push({ path, type: (await readText(`${path}/type`))?.trim() ?? "" });
     }
   } catch {
@@ -265,8 +270,8 @@ function rank(zone: { type: string }): number {
 async function readUnderVoltageAlarm(sysRoot: string): Promise<boolean> {
   const base = `${sysRoot}/class/hwmon`;
   try {
-    for await (const entry of Deno.readDir(base)) {
-      const path = `${base}/${entry.name}`;
+    for (const name of await readdir(base)) {
+      const path = `${base}/${name}`;
       if ((await readText(`${path}/name`))?.trim() !== "rpi_volt") continue;
       return (await readText(`${path}/in0_lcrit_alarm`))?.trim() === "1";
     }
@@ -284,17 +289,17 @@ async function readThrottled(vcgencmd: string | null | undefined): Promise<Throt
   const program = vcgencmd ?? await findVcgencmd();
   if (program === undefined || missingPrograms.has(program)) return null;
   try {
-    const output = await new Deno.Command(program, {
+    const output = await runtime().output(program, {
       args: ["get_throttled"],
       stdin: "null",
       stdout: "piped",
       stderr: "null",
       signal: AbortSignal.timeout(VCGENCMD_TIMEOUT_MS),
-    }).output();
+    });
     if (!output.success) return null;
     return parseThrottled(new TextDecoder().decode(output.stdout));
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) missingPrograms.add(program);
+    if (error instanceof SpawnError && error.code === "ENOENT") missingPrograms.add(program);
     return null;
   }
 }
@@ -303,12 +308,12 @@ let foundVcgencmd: Promise<string | undefined> | undefined;
 
 function findVcgencmd(): Promise<string | undefined> {
   foundVcgencmd ??= (async () => {
-    const path = (Deno.env.get("PATH") ?? "").split(":").filter((dir) => dir !== "");
+    const path = (process.env.PATH ?? "").split(":").filter((dir) => dir !== "");
     for (const dir of [...path, ...VCGENCMD_DIRS]) {
       const candidate = `${dir.replace(/\/+$/, "")}/vcgencmd`;
       try {
-        const info = await Deno.stat(candidate);
-        if (info.isFile && ((info.mode ?? 0o111) & 0o111) !== 0) return candidate;
+        const info = await stat(candidate);
+        if (info.isFile() && (info.mode & 0o111) !== 0) return candidate;
       } catch {
         // Not in this directory.
       }
@@ -339,7 +344,7 @@ function parseLoadavg(text: string): PiHealth["load"] {
 
 async function readText(path: string): Promise<string | undefined> {
   try {
-    return await Deno.readTextFile(path);
+    return await readFile(path, "utf8");
   } catch {
     return undefined;
   }

@@ -5,10 +5,14 @@
  * The message is one datagram to the unix socket named by `$NOTIFY_SOCKET`. Deno can send it
  * itself with `Deno.listenDatagram` (needs `--unstable-net`, baked into the compiled binary);
  * without that API the notifier runs `systemd-notify` instead. Without `$NOTIFY_SOCKET` (not
- * started by systemd, or not `Type=notify`) every call is a no-op.
+ * started by systemd, or not `Type=notify`) every call is a no-op. On Node there is no
+ * datagram API for unix sockets, so it always runs `systemd-notify`.
  *
  * @module
  */
+
+import process from "node:process";
+import { runtime } from "../runtime/current.ts";
 
 /** How a {@linkcode SystemdNotifier} reaches systemd. */
 export type NotifyTransport = "datagram" | "systemd-notify";
@@ -47,8 +51,18 @@ interface DatagramSocket {
 type ListenDatagram = (options: UnixAddress) => DatagramSocket;
 
 function listenDatagramApi(): ListenDatagram | undefined {
-  const api = (Deno as unknown as { listenDatagram?: ListenDatagram }).listenDatagram;
-  return typeof api === "function" ? api.bind(Deno) : undefined;
+  // Not on Node, where there is no Deno at all.
+  const deno = (globalThis as unknown as { Deno?: { listenDatagram?: ListenDatagram } }).Deno;
+  const api = deno?.listenDatagram;
+  return typeof api === "function" ? api.bind(deno) : undefined;
+}
+
+/** Whether `error` is Deno's "no permission" (a binary built without the flag it needs). */
+function isNotCapable(error: unknown): boolean {
+  const deno = (globalThis as unknown as { Deno?: { errors?: { NotCapable?: new () => Error } } })
+    .Deno;
+  const notCapable = deno?.errors?.NotCapable;
+  return notCapable !== undefined && error instanceof notCapable;
 }
 
 const FIELD_NAME = /^[A-Z][A-Z0-9_]*$/;
@@ -77,7 +91,7 @@ export class SystemdNotifier {
 
   /** Creates a notifier; it opens nothing until the first message. */
   constructor(options: SystemdNotifierOptions = {}) {
-    const socket = options.socket ?? Deno.env.get("NOTIFY_SOCKET");
+    const socket = options.socket ?? process.env.NOTIFY_SOCKET;
     this.#socket = socket === "" ? undefined : socket;
     this.#systemdNotify = options.systemdNotify ?? "systemd-notify";
     this.#onError = options.onError ??
@@ -129,7 +143,7 @@ export class SystemdNotifier {
         } catch (error) {
           // No permission for the socket (a binary built without --allow-net/--allow-write):
           // systemd-notify may still get through.
-          if (!(error instanceof Deno.errors.NotCapable)) throw error;
+          if (!isNotCapable(error)) throw error;
           this.#transport = "systemd-notify";
         }
       }
@@ -176,7 +190,7 @@ export class SystemdNotifier {
       const listenDatagram = listenDatagramApi()!;
       // Deno cannot send from an unbound socket, and refuses the empty path (autobind) unless
       // run with -A, so bind a unique abstract name: no file to clean up afterwards.
-      const name = `\0videorecorder-notify-${Deno.pid}-${crypto.randomUUID()}`;
+      const name = `\0videorecorder-notify-${process.pid}-${crypto.randomUUID()}`;
       this.#datagram = listenDatagram({ transport: "unixpacket", path: name });
     }
     // "@name" is how systemd writes an abstract socket address.
@@ -191,15 +205,14 @@ export class SystemdNotifier {
     // The message comes from a child, which systemd accepts only with NotifyAccess=all (set
     // in the unit). --pid makes it also name us: systemd-notify exits at once, and a message
     // whose sender is already gone may not be matched to the service.
-    const command = new Deno.Command(this.#systemdNotify, {
-      args: [`--pid=${Deno.pid}`, ...lines],
+    const output = await runtime().output(this.#systemdNotify, {
+      args: [`--pid=${process.pid}`, ...lines],
       env: { NOTIFY_SOCKET: this.#socket! },
       stdin: "null",
       stdout: "null",
       stderr: "piped",
       signal: AbortSignal.timeout(5_000),
     });
-    const output = await command.output();
     if (!output.success) {
       const stderr = new TextDecoder().decode(output.stderr).trim();
       throw new Error(

@@ -6,6 +6,8 @@
  * @module
  */
 
+import process from "node:process";
+import { runtime } from "../runtime/current.ts";
 import type { NotifyValue } from "./systemd_notifier.ts";
 
 /** What {@linkcode startWatchdog} needs of a notifier; a {@linkcode SystemdNotifier} fits. */
@@ -60,8 +62,8 @@ export interface WatchdogEnv {
  * there is none or `$WATCHDOG_PID` names another process (an inherited environment).
  */
 export function readWatchdogUsec(
-  env: WatchdogEnv = Deno.env,
-  pid: number = Deno.pid,
+  env: WatchdogEnv = { get: (name) => process.env[name] },
+  pid: number = process.pid,
 ): number | undefined {
   const usec = Number(env.get("WATCHDOG_USEC") ?? "");
   if (!Number.isSafeInteger(usec) || usec <= 0) return undefined;
@@ -105,7 +107,7 @@ export function startWatchdog(notifier: Notifier, options: WatchdogOptions): Wat
     if (stopped) return;
     const id = setTimeout(tick, ms);
     // The watchdog alone must not keep the process alive.
-    Deno.unrefTimer(id);
+    runtime().unrefTimer(id);
     timer = id;
   };
 
