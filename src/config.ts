@@ -27,6 +27,8 @@
  * @module
  */
 
+import { mkdir, open, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { dirname, join, resolve } from "node:path";
 import { parseByteSize, parseFreeSpaceFloor } from "./storage/byte_size.ts";
@@ -182,9 +184,9 @@ export interface CommandLine {
 
 /** Options for {@linkcode loadConfig}. */
 export interface LoadConfigOptions {
-  /** The directory relative paths on the command line are resolved against. Default `Deno.cwd()`. */
+  /** The directory relative paths on the command line are resolved against. Default `process.cwd()`. */
   cwd?: string;
-  /** Environment variables (`VIDEORECORDER_PASSWORD`). Default `Deno.env`. */
+  /** Environment variables (`VIDEORECORDER_PASSWORD`). Default `process.env`. */
   env?: Record<string, string | undefined>;
 }
 
@@ -572,7 +574,7 @@ export async function loadConfig(
   commandLine: CommandLine,
   options: LoadConfigOptions = {},
 ): Promise<Config> {
-  const cwd = resolve(options.cwd ?? Deno.cwd());
+  const cwd = resolve(options.cwd ?? process.cwd());
 
   let configFile: string | undefined;
   let fileSettings: Partial<Config> = {};
@@ -582,7 +584,7 @@ export async function loadConfig(
   }
 
   // The environment sits between the file and the flags; only the password comes from it.
-  const password = (options.env ?? Deno.env.toObject()).VIDEORECORDER_PASSWORD;
+  const password = (options.env ?? process.env).VIDEORECORDER_PASSWORD;
   const envSettings: Partial<Config> = password ? { password } : {};
 
   const config: Config = { ...DEFAULTS };
@@ -662,9 +664,9 @@ function toConfigError(error: unknown): unknown {
 
 async function readConfigFile(path: string): Promise<string> {
   try {
-    return await Deno.readTextFile(path);
+    return await readFile(path, "utf8");
   } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound ? "file not found" : osReason(error);
+    const reason = isNotFound(error) ? "file not found" : osReason(error);
     throw new ConfigError(`Invalid --config: cannot read ${path}: ${reason}`, { cause: error });
   }
 }
@@ -832,26 +834,26 @@ export function validateSettings(input: unknown): Partial<Pick<Config, EditableS
 export async function saveSettings(path: string, changes: Partial<Config>): Promise<void> {
   let current: Record<string, unknown> = {};
   try {
-    current = JSON.parse(await Deno.readTextFile(path));
+    current = JSON.parse(await readFile(path, "utf8"));
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) {
+    if (!isNotFound(error)) {
       throw new ConfigError(`Cannot update ${path}: ${osReason(error)}`, { cause: error });
     }
   }
   const text = `${JSON.stringify({ ...current, ...changes }, null, 2)}\n`;
   const temporary = `${path}.${crypto.randomUUID()}.tmp`;
   try {
-    await Deno.mkdir(dirname(path), { recursive: true });
-    const file = await Deno.open(temporary, { write: true, createNew: true, mode: 0o600 });
+    await mkdir(dirname(path), { recursive: true });
+    const file = await open(temporary, "wx", 0o600);
     try {
-      await file.write(new TextEncoder().encode(text));
+      await file.writeFile(text);
       await file.sync();
     } finally {
-      file.close();
+      await file.close();
     }
-    await Deno.rename(temporary, path);
+    await rename(temporary, path);
   } catch (error) {
-    await Deno.remove(temporary).catch(() => {});
+    await unlink(temporary).catch(() => {});
     throw new ConfigError(`Cannot save settings to ${path}: ${osReason(error)}`, { cause: error });
   }
 }
@@ -875,9 +877,9 @@ export function defaultConfigFile(env: Record<string, string | undefined>): stri
 async function ensureWritableDirectory(dir: string, label: string): Promise<void> {
   const probe = join(dir, `.videorecorder-probe-${crypto.randomUUID()}`);
   try {
-    await Deno.mkdir(dir, { recursive: true });
-    await Deno.writeFile(probe, new Uint8Array([0]), { createNew: true });
-    await Deno.remove(probe);
+    await mkdir(dir, { recursive: true });
+    await writeFile(probe, new Uint8Array([0]), { flag: "wx" });
+    await unlink(probe);
   } catch (error) {
     throw new ConfigError(`Invalid ${label}: cannot write to ${dir}: ${osReason(error)}`, {
       cause: error,
@@ -885,8 +887,18 @@ async function ensureWritableDirectory(dir: string, label: string): Promise<void
   }
 }
 
-/** "Not a directory (os error 20)" without Deno's trailing ": mkdir '/path'". */
+/**
+ * "Not a directory" from Deno's "Not a directory (os error 20): mkdir '/path'" and from
+ * node:fs's "ENOTDIR: not a directory, mkdir '/path'" (the path is in the sentence already).
+ */
 function osReason(error: unknown): string {
   const message = messageOf(error);
+  const node = /^E[A-Z]+: (.*?)(?:, \w+ '.*')?$/s.exec(message);
+  if (node) return node[1].charAt(0).toUpperCase() + node[1].slice(1);
   return message.replace(/: \w+ '.*'$/s, "");
+}
+
+/** Whether `error` says the file is not there (ENOENT), on Deno and on Node. */
+function isNotFound(error: unknown): boolean {
+  return (error as { code?: unknown })?.code === "ENOENT";
 }

@@ -501,7 +501,7 @@ Deno.test("loadConfig rejects an output directory it cannot write", async () => 
       loadConfig(parseCommandLine(["--output", output]), { cwd: dir }),
       new RegExp(`^Invalid --output: cannot write to ${RegExp.escape(output)}: .+`),
     );
-    assert.ok(error.cause instanceof Deno.errors.NotADirectory);
+    assert.equal((error.cause as { code?: string }).code, "ENOTDIR");
 
     // Coming from the file, the message points at the file instead.
     const file = await writeJson(join(dir, "config.json"), { output: "file.txt/sub" });
