@@ -1,3 +1,5 @@
+import { statSync } from "node:fs";
+
 /** Options for {@linkcode RecorderClock}. */
 export interface RecorderClockOptions {
   /** The system clock. Default `Date.now`. */
@@ -154,7 +156,7 @@ function checkedZone(zone: string, emptyAllowed: boolean): string {
 
 function timesyncdSynchronized(): boolean {
   try {
-    Deno.statSync("/run/systemd/timesync/synchronized");
+    statSync("/run/systemd/timesync/synchronized");
     return true;
   } catch {
     return false;

@@ -1,5 +1,7 @@
 import { basicAuth } from "@hono/hono/basic-auth";
 import type { MiddlewareHandler } from "@hono/hono";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { messageOf } from "../errors.ts";
 
@@ -32,21 +34,21 @@ export async function resolveCredentials(
   if (config.password) return { user: config.user, password: config.password };
   const file = join(options.configDir, PASSWORD_FILE);
   try {
-    const saved = (await Deno.readTextFile(file)).trim();
+    const saved = (await readFile(file, "utf8")).trim();
     if (saved) return { user: config.user, password: saved };
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) {
+    if ((error as { code?: unknown })?.code !== "ENOENT") {
       throw new Error(`Cannot read the saved password in ${file}: ${messageOf(error)}`);
     }
   }
   const password = randomPassword();
   try {
-    await Deno.mkdir(options.configDir, { recursive: true, mode: 0o700 });
+    await mkdir(options.configDir, { recursive: true, mode: 0o700 });
     // Written under a temporary name with mode 0600 from the start, then renamed: never readable
     // by others, never half-written.
     const temporary = `${file}.${crypto.randomUUID()}.tmp`;
-    await Deno.writeTextFile(temporary, `${password}\n`, { mode: 0o600, createNew: true });
-    await Deno.rename(temporary, file);
+    await writeFile(temporary, `${password}\n`, { mode: 0o600, flag: "wx" });
+    await rename(temporary, file);
   } catch (error) {
     throw new Error(`Cannot save a generated password in ${file}: ${messageOf(error)}`);
   }
@@ -172,7 +174,7 @@ export function sameOriginOnly(): MiddlewareHandler {
 export interface KnownHostOnlyOptions {
   /** The configured `--host`, always accepted. */
   host: string;
-  /** The machine's name. Default: `Deno.hostname()`. */
+  /** The machine's name. Default: `os.hostname()`. */
   hostname?: string;
 }
 
@@ -186,7 +188,7 @@ export interface KnownHostOnlyOptions {
 export function knownHostOnly(options: KnownHostOnlyOptions): MiddlewareHandler {
   const known = new Set(["localhost", options.host.toLowerCase()]);
   try {
-    const name = (options.hostname ?? Deno.hostname()).toLowerCase();
+    const name = (options.hostname ?? hostname()).toLowerCase();
     known.add(name);
     known.add(`${name}.local`);
   } catch {

@@ -1,3 +1,4 @@
+import { unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ClipStore } from "./clip_store.ts";
 import type { RetentionLimits, RetentionPlan } from "./retention_policy.ts";
@@ -188,13 +189,22 @@ export class RetentionGuard {
   async #probeWrite(): Promise<void> {
     const path = join(this.#store.output, WRITE_PROBE);
     try {
-      await Deno.writeFile(path, PROBE_BLOCK);
-      await Deno.remove(path);
+      await writeFile(path, PROBE_BLOCK);
+      await unlink(path);
     } catch (error) {
-      // Deno appends the call and path ("…: writefile '/x/.write-probe'"): the folder says it.
-      const reason = messageOf(error).replace(/: \w+ '[^']*'$/, "");
+      // Without the code and the path node:fs puts around the reason
+      // ("ENOSPC: no space left on device, write"): the folder says where.
+      const reason = osReason(error);
       const message = `Cannot write to the output folder ${this.#store.output}: ${reason}`;
       throw new Error(message, { cause: error });
     }
   }
+}
+
+/** "No space left on device" from node:fs's "ENOSPC: no space left on device, write '/x'". */
+function osReason(error: unknown): string {
+  const message = messageOf(error);
+  const node = /^E[A-Z]+: (.*?)(?:, \w+(?: '[^']*')?)?$/s.exec(message);
+  if (!node) return message.replace(/: \w+ '[^']*'$/, "");
+  return node[1].charAt(0).toUpperCase() + node[1].slice(1);
 }

@@ -223,7 +223,7 @@ Deno.test({
       assert.equal(readOnly.ok, false);
       assert.match(
         readOnly.reason!,
-        /^Cannot write to the output folder .*: Read-only file system \(os error 30\)$/,
+        /^Cannot write to the output folder .*: Read-only file system$/,
       );
       assert.equal(readOnly.lastError, readOnly.reason);
       assert.deepEqual(events, ["blocked"]);
