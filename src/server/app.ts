@@ -1,11 +1,14 @@
 import { Hono } from "@hono/hono";
 import { bodyLimit } from "@hono/hono/body-limit";
 import { HTTPException } from "@hono/hono/http-exception";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Dashcam, DashcamStatus } from "../dashcam.ts";
 import type { RecorderStatus } from "../recorder/segment_recorder.ts";
 import { type Credentials, knownHostOnly, requireCredentials, sameOriginOnly } from "./auth.ts";
 import { clipsRoutes } from "./clips_routes.ts";
+import { EMBEDDED_WEB } from "./embedded_web.ts";
 import { LiveFrames } from "./live_frames.ts";
 import type { ListenStatus } from "./listen.ts";
 import { redactAll } from "./redact_secrets.ts";
@@ -22,7 +25,10 @@ export interface AppOptions {
   configFile: string;
   /** Pi health (temperature, throttling, memory, load) for the status, when available. */
   health?: () => Promise<Record<string, unknown> | null>;
-  /** Directory holding the control page. Default: `web/` beside `src/`. */
+  /**
+   * Directory holding the control page. Default: the files built into the Node bundle
+   * (`embedded_web.ts`), else `web/` beside `src/`.
+   */
   webDir?: string;
   /** The HTTP server's own state and restarts (`Listening.status()`), for the status. */
   http?: () => ListenStatus | null;
@@ -32,8 +38,9 @@ export interface AppOptions {
 const MAX_BODY_BYTES = 64 * 1024;
 
 // Beside the code, through import.meta: works the same inside a `deno compile` binary
-// (where web/ is embedded with --include web) and with spaces in the path.
-const WEB_DIR = join(import.meta.dirname!, "..", "..", "web");
+// (where web/ is embedded with --include web) and with spaces in the path. import.meta.url,
+// not import.meta.dirname: Node 18 has no dirname (the bundle never reads web/ from disk).
+const WEB_DIR = fileURLToPath(new URL("../../web", import.meta.url));
 const WEB_FILES: Record<string, [file: string, type: string]> = {
   "/": ["index.html", "text/html; charset=utf-8"],
   "/index.html": ["index.html", "text/html; charset=utf-8"],
@@ -155,9 +162,10 @@ export function createApp(options: AppOptions): Hono {
   );
 
   const webDir = options.webDir ?? WEB_DIR;
+  const embedded = options.webDir === undefined ? EMBEDDED_WEB : null;
   for (const [path, [file, type]] of Object.entries(WEB_FILES)) {
     app.get(path, async (c) => {
-      const body = await Deno.readFile(join(webDir, file));
+      const body = embedded?.[file] ?? new Uint8Array(await readFile(join(webDir, file)));
       return c.body(body, 200, { "content-type": type, "cache-control": "no-cache" });
     });
   }
