@@ -8,8 +8,9 @@ import { testPatternArgv } from "../../src/camera/argv.ts";
 import { Camera } from "../../src/camera/camera.ts";
 import { FrameHub } from "../../src/frames/frame_hub.ts";
 import { SegmentRecorder } from "../../src/recorder/segment_recorder.ts";
-import { parseClipName } from "../../src/storage/clip_name.ts";
-import { probeClip, run, waitFor } from "../_helpers.ts";
+import { parseClipName, recordingFileName } from "../../src/storage/clip_name.ts";
+import { probeClip, waitFor } from "../_helpers.ts";
+import { filesIn, writeClips } from "../storage/_clips.ts";
 
 const FPS = 15;
 
@@ -39,38 +40,13 @@ async function rig(segmentSeconds: number) {
   };
 }
 
-async function listClips(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) if (entry.isFile) names.push(entry.name);
-  return names.sort();
-}
-
 Deno.test("SegmentRecorder records at once while clips a crash left open are repaired behind it", async () => {
   await using r = await rig(2);
   // 60 clips as a power cut leaves them (a real Matroska file of 10 frames each), and the
   // leftover of a repair that was itself cut off.
-  const stray = join(r.output, "stray.mkv");
-  await run([
-    "ffmpeg",
-    "-v",
-    "error",
-    "-f",
-    "lavfi",
-    "-i",
-    "testsrc=size=160x120:rate=10",
-    "-frames:v",
-    "10",
-    "-c:v",
-    "mjpeg",
-    "-f",
-    "matroska",
-    stray,
-  ]);
   const STRAYS = 60;
-  for (let seq = 0; seq < STRAYS; seq++) {
-    await Deno.copyFile(stray, join(r.output, `${String(seq).padStart(6, "0")}.recording.mkv`));
-  }
-  await Deno.remove(stray);
+  const strays = Array.from({ length: STRAYS }, (_, seq) => recordingFileName(seq, "mkv"));
+  await writeClips(r.output, ...strays);
   await Deno.writeFile(join(r.output, "000005.recording.mkv.repair.mkv"), new Uint8Array(100));
 
   r.camera.start();
@@ -89,7 +65,7 @@ Deno.test("SegmentRecorder records at once while clips a crash left open are rep
   assert.equal(status.lastError, null);
   assert.equal(status.fault, null);
 
-  const names = await listClips(r.output);
+  const names = await filesIn(r.output);
   assert.deepEqual(names.filter((name) => /repair/.test(name)), [], "no repair leftovers");
   const clips = names.map((name) => parseClipName(name)!);
   assert.ok(clips.every((clip) => clip && !clip.recording), `all named: ${names}`);
