@@ -6,7 +6,9 @@
  * deno run -A scripts/bundle.ts [ENTRY [OUTFILE]]
  * ```
  *
- * Default: tests/runtime/_node_selfcheck.ts to dist/runtime-selfcheck.mjs.
+ * Default: the recorder (src/node_main.ts) to dist/videorecorder.mjs, with the control page
+ * (web/) inlined: `src/server/embedded_web.ts` is replaced by a module holding its files as
+ * strings, so `node videorecorder.mjs` needs nothing beside it.
  *
  * esbuild (from npm) does the work with `--platform=node --target=node18 --format=esm`, so
  * syntax Node 18 lacks (`using`) is lowered; {@linkcode bundle} then refuses an output that
@@ -73,7 +75,7 @@ export async function bundle(entry: string, outfile: string): Promise<BundleRepo
       },
       nodePaths: [modules],
       alias: await npmAliases(),
-      plugins: [npmSpecifiers],
+      plugins: [npmSpecifiers, embeddedWeb],
       logLevel: "warning",
     });
     const buildMs = Math.round(performance.now() - started);
@@ -143,6 +145,29 @@ const npmSpecifiers: esbuild.Plugin = {
   },
 };
 
+/** The control page's files, inlined into `src/server/embedded_web.ts`. */
+const WEB_FILES = ["index.html", "app.js", "style.css"];
+
+/** Replaces `src/server/embedded_web.ts` with one that holds `web/`'s files as strings. */
+const embeddedWeb: esbuild.Plugin = {
+  name: "embedded-web",
+  setup(build) {
+    const module = join(ROOT, "src", "server", "embedded_web.ts");
+    build.onLoad({ filter: /[\\/]embedded_web\.ts$/ }, async (args) => {
+      if (resolve(args.path) !== module) return undefined;
+      const files: Record<string, string> = {};
+      for (const name of WEB_FILES) {
+        files[name] = await Deno.readTextFile(join(ROOT, "web", name));
+      }
+      return {
+        contents: `export const EMBEDDED_WEB = Object.freeze(${JSON.stringify(files)});\n`,
+        loader: "js",
+        watchFiles: WEB_FILES.map((name) => join(ROOT, "web", name)),
+      };
+    });
+  },
+};
+
 /** deno.json's `"x": "npm:name@range"` entries as esbuild aliases `x` → `name`. */
 async function npmAliases(): Promise<Record<string, string>> {
   const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
@@ -156,8 +181,7 @@ async function npmAliases(): Promise<Record<string, string>> {
 }
 
 if (import.meta.main) {
-  const [entry = "tests/runtime/_node_selfcheck.ts", outfile = "dist/runtime-selfcheck.mjs"] =
-    Deno.args;
+  const [entry = "src/node_main.ts", outfile = "dist/videorecorder.mjs"] = Deno.args;
   try {
     const report = await bundle(entry, outfile);
     console.error(

@@ -1,3 +1,4 @@
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { clockEnv } from "./camera/argv.ts";
 import { Camera, type CameraStatus } from "./camera/camera.ts";
@@ -287,7 +288,7 @@ export class Dashcam {
     let clip = null;
     if (recorder.current) {
       try {
-        const info = await Deno.stat(join(this.#config.output, recorder.current.file));
+        const info = await stat(join(this.#config.output, recorder.current.file));
         clip = { seq: recorder.current.seq, bytes: info.size };
       } catch {
         clip = { seq: recorder.current.seq, bytes: 0 }; // not created yet, or the card is away

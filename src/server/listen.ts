@@ -1,4 +1,6 @@
 import type { Hono } from "@hono/hono";
+import { readFileSync } from "node:fs";
+import { networkInterfaces } from "node:os";
 import type { MjpegStreams } from "./mjpeg_streams.ts";
 import { messageOf } from "../errors.ts";
 
@@ -76,7 +78,7 @@ const RESERVED_FDS = 64;
 /** The soft limit on open files (`ulimit -n`, systemd's LimitNOFILE), from /proc; 1024 if unknown. */
 export function openFilesLimit(limits?: string): number {
   try {
-    limits ??= Deno.readTextFileSync("/proc/self/limits");
+    limits ??= readFileSync("/proc/self/limits", "utf8");
   } catch {
     return 1024;
   }
@@ -542,13 +544,15 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
 export function reachableUrls(
   host: string,
   port: number,
-  interfaces: () => Deno.NetworkInterfaceInfo[] = Deno.networkInterfaces,
+  interfaces: () => { family: string | number; address: string }[] = () =>
+    Object.values(networkInterfaces()).flat().filter((info) => info !== undefined),
 ): string[] {
   if (host !== "0.0.0.0" && host !== "::") {
     return [`http://${host.includes(":") ? `[${host}]` : host}:${port}`];
   }
   const addresses = interfaces()
-    .filter((info) => info.family === "IPv4")
+    // Node 18.0-18.3 said 4.
+    .filter((info) => info.family === "IPv4" || info.family === 4)
     .map((info) => info.address);
   return [...new Set(addresses.length ? addresses : ["127.0.0.1"])].map((address) =>
     `http://${address}:${port}`
