@@ -44,6 +44,8 @@ export interface SmokeReport {
   firstClipMs: number;
   /** Milliseconds from SIGTERM until exit. */
   stopMs: number;
+  /** The recorder's resident memory just before SIGTERM, in KiB (`VmRSS`; under qemu, qemu's). */
+  rssKiB: number | null;
   /** The closed clips and what ffprobe found in them. */
   clips: { file: string; frames: number; duration: number }[];
   /** The recorder's stderr. */
@@ -167,6 +169,7 @@ export async function runSmoke(
       log(`notify socket: ${JSON.stringify(notifications)}`);
     }
 
+    const rssKiB = residentKiB(child.pid);
     const stopping = performance.now();
     child.kill("SIGTERM");
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -195,7 +198,7 @@ export async function runSmoke(
       `${clips.length} clips play: ${clips.map((c) => `${c.file} ${c.frames} frames`).join(", ")}`,
     );
     if (listener) notifications.push(...await listener.collect(50));
-    return { startMs, firstClipMs, stopMs, clips, stderr, notifications };
+    return { startMs, firstClipMs, stopMs, rssKiB, clips, stderr, notifications };
   } finally {
     if (!exited) {
       child.kill("SIGKILL");
@@ -204,6 +207,17 @@ export async function runSmoke(
     await reading.catch(() => {});
     await listener?.close();
     await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** `VmRSS` of `pid` in KiB, from /proc; null when it cannot be read. */
+function residentKiB(pid: number): number | null {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const kib = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
+    return kib === undefined ? null : Number(kib);
+  } catch {
+    return null;
   }
 }
 
@@ -274,7 +288,7 @@ if (import.meta.main) {
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     console.error(
       `smoke: ok in ${seconds} s (start ${report.startMs} ms, first clip ${report.firstClipMs} ms, ` +
-        `stop ${report.stopMs} ms)`,
+        `stop ${report.stopMs} ms, RSS ${report.rssKiB ?? "?"} KiB)`,
     );
   } catch (error) {
     console.error(error instanceof Error ? error.message : error);
