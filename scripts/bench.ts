@@ -847,7 +847,7 @@ async function runStalled(
   const sockets: Deno.TcpConn[] = [];
   try {
     const request = new TextEncoder().encode(
-      `GET /stream.mjpg HTTP/1.1\r\nHost: x\r\nAuthorization: ${AUTHORIZATION}\r\n\r\n`,
+      `GET /stream.mjpg HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${AUTHORIZATION}\r\n\r\n`,
     );
     for (let i = 0; i < STALLED_VIEWERS; i++) {
       const socket = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
