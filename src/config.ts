@@ -511,13 +511,26 @@ const PARSE_OPTIONS = {
 export function parseCommandLine(args: string[]): CommandLine {
   let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({
+    // `--no-auth` as its own option, not parseArgs' allowNegative: Node 18 (Raspberry Pi OS
+    // Bookworm's) has no allowNegative and calls `--no-auth` an unknown flag. The tokens keep
+    // the order, so the last of `--auth --no-auth` wins, as with allowNegative.
+    const { values: parsed, tokens } = parseArgs({
       args,
-      options: PARSE_OPTIONS,
+      options: { ...PARSE_OPTIONS, ...NEGATED_OPTIONS },
       strict: true,
-      allowNegative: true,
       allowPositionals: false,
-    }));
+      tokens: true,
+    });
+    values = { ...parsed };
+    for (const token of tokens) {
+      if (token.kind !== "option" || typeof parsed[token.name] !== "boolean") continue;
+      if (token.name in NEGATED_OPTIONS) {
+        delete values[token.name];
+        values[token.name.slice("no-".length)] = false;
+      } else {
+        values[token.name] = true;
+      }
+    }
   } catch (error) {
     throw toConfigError(error);
   }
@@ -774,6 +787,13 @@ const PAGE_WORDS: Readonly<
   previewHeight: { label: "Live view height", unit: "pixels" },
   previewFps: { label: "Live view rate", unit: "frames per second" },
 };
+
+/** `--no-record`, `--no-auth`: each boolean option's negation, declared for parseArgs. */
+const NEGATED_OPTIONS: Record<string, { type: "boolean" }> = Object.fromEntries(
+  Object.entries(PARSE_OPTIONS as Record<string, { type: string }>)
+    .filter(([name, option]) => option.type === "boolean" && name !== "help")
+    .map(([name]) => [`no-${name}`, { type: "boolean" }]),
+);
 
 /** "Frame rate must be more than 0 and at most 120 frames per second, got 0". */
 function pageError(key: EditableSetting, value: unknown): string {
