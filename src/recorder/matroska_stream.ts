@@ -136,7 +136,8 @@ export class MatroskaStream {
   #gapCut(elapsed: number): number {
     // The median of the last intervals, gaps included: one outage does not move it, and a
     // camera set below 1 fps is learnt after one interval. Before any, a gap is over 1 s.
-    const recent = this.#recent.toSorted((a, b) => a - b);
+    // A sorted copy; not toSorted(), which Node 18 lacks.
+    const recent = [...this.#recent].sort((a, b) => a - b);
     const usual = recent[(recent.length - 1) >> 1];
     this.#recent.push(elapsed);
     if (this.#recent.length > 9) this.#recent.shift();
