@@ -9,7 +9,9 @@
 #
 # With no FILE: a self-check (Node's version, process.arch, the ARM version it was built for),
 # then the runtime self-check bundle (tests/runtime/_node_selfcheck.ts built with
-# scripts/bundle.ts: spawn, Web streams, process groups, HTTP), on each architecture; and
+# scripts/bundle.ts: spawn, Web streams, process groups, HTTP), then the app's smoke test
+# (tests/deploy/_smoke.ts against dist/videorecorder.mjs from `deno task bundle`: test source,
+# status, page, snapshot, live stream, one clip, SIGTERM closes it), on each architecture; and
 # that the armhf Node dies of SIGILL under -cpu arm1176 (so the ARMv6 emulation is strict).
 # With FILE: runs it with ARGS on each architecture; it passes when it exits 0.
 #
@@ -141,6 +143,8 @@ fail() { failed=$((failed + 1)); log "FAILED: $*"; }
 if [ $# -eq 0 ]; then
   bundle=dist/runtime-selfcheck.mjs
   deno run --allow-all scripts/bundle.ts tests/runtime/_node_selfcheck.ts "$bundle" >&2
+  app=dist/videorecorder.mjs
+  deno run --allow-all scripts/bundle.ts src/node_main.ts "$app" >&2
 fi
 
 for arch in "${arches[@]}"; do
@@ -178,6 +182,18 @@ for arch in "${arches[@]}"; do
     pass "$arch: $bundle in $(((t1 - t0) / 1000000)) ms"
   else
     fail "$arch: $bundle exited with $status"
+  fi
+
+  # The app itself; emulated start-up takes seconds, so each wait gets 3 minutes.
+  set +e
+  smoke=$(deno run --allow-all tests/deploy/_smoke.ts --timeout 180 -- "${node[@]}" "$app" 2>&1)
+  status=$?
+  set -e
+  if [ "$status" -eq 0 ]; then
+    pass "$arch: app smoke test: $(tail -n 1 <<<"$smoke" | sed 's/^smoke: //')"
+  else
+    echo "$smoke" >&2
+    fail "$arch: app smoke test of $app"
   fi
 done
 # The emulation is strict: the ARMv7 Node must die of an illegal instruction on the Pi Zero's

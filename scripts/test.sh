@@ -10,6 +10,9 @@ deno lint
 deno task check
 # The app on the Pi's architecture: aarch64 Deno under qemu-user (installs what it needs).
 bash scripts/test-aarch64.sh
+# The Node bundle on 32-bit Pis: Debian's armel Node (Pi Zero, -cpu arm1176) and armhf Node
+# (-cpu cortex-a7) under qemu-user, the runtime self-check and the app's smoke test (~30 s).
+bash scripts/test-arm32.sh
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
