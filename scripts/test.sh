@@ -13,6 +13,8 @@ bash scripts/test-aarch64.sh
 # The Node bundle on 32-bit Pis: Debian's armel Node (Pi Zero, -cpu arm1176) and armhf Node
 # (-cpu cortex-a7) under qemu-user, the runtime self-check and the app's smoke test (~30 s).
 bash scripts/test-arm32.sh
+# The end-to-end tests against the Node bundle on the host's node (~20 s).
+deno task test:node
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
