@@ -39,9 +39,12 @@ async function running(args: string[] = []) {
   };
 }
 
+/** The clip files in `dir`: hidden ones (the storage guard's `.write-probe`) are no clips. */
 async function filesIn(dir: string): Promise<string[]> {
   const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) if (entry.isFile) names.push(entry.name);
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile && !entry.name.startsWith(".")) names.push(entry.name);
+  }
   return names.sort();
 }
 
