@@ -17,6 +17,12 @@
  *
  * Both recordings are counted with `ffprobe -count_frames`, so a run that loses frames shows.
  *
+ * `--runtime node` (issue 11, item 6) runs step 3 and 4 twice in the same bench run: on Deno
+ * (mod.ts), then on Node with the bundle (`dist/videorecorder.mjs`, built by scripts/bundle.ts
+ * into the run's temp dir) started as `node [--node-flags] videorecorder.mjs`, measured the
+ * same way, printed as a third column. Targets: Node's CPU per frame within 1.2x of Deno's,
+ * Node's peak RSS <= 60 MB (a Pi Zero has 512 MB for everything).
+ *
  * `--codec h264` (issue 3, item 6) measures the Pi camera's H.264 mode instead: a 1920x1080
  * 30 fps Annex-B clip as the hardware encoder gives it (a keyframe every second, SPS/PPS
  * repeated), the lower bound being raw H.264 piped straight into the segmenter (which then
@@ -31,6 +37,7 @@ import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULTS } from "../src/config.ts";
 import { segmenterArgv } from "../src/recorder/segmenter_argv.ts";
+import { bundle } from "./bundle.ts";
 import {
   clockTicksPerSecond,
   parseProcStat,
@@ -45,6 +52,12 @@ import {
   shellQuote,
   tail,
 } from "./_proc.ts";
+
+/**
+ * What the Node run gets by default: the same young-generation cap as Deno's
+ * `--v8-flags=--max-semi-space-size=1` in `deno task start`, so both run alike.
+ */
+const DEFAULT_NODE_FLAGS = "--max-semi-space-size=1";
 
 const HELP = `Usage: deno task bench [options]
 
@@ -69,11 +82,16 @@ Options:
                       V8's heap grows for about 20 s before its first full collection
                       even with no viewer, which would hide or fake a leak
   --codec CODEC       mjpeg (default) or h264
+  --runtime RUNTIME   deno (default), or node (also: both): the app runs on Deno and then,
+                      in the same bench run, as the Node bundle on the host's node; printed
+                      side by side (mjpeg only)
+  --node-flags FLAGS  flags for node, space-separated (default: "${DEFAULT_NODE_FLAGS}")
   --json              also print the results as one JSON object at the end
   -h, --help          show this help and exit
 
 Targets: CPU ratio <= 1.5 with 3 viewers, peak RSS <= 80 MB, RSS growth <= 5 MB stalled;
 h264: CPU ratio <= 1.2 with no viewer, the preview's extra cost per viewer stated.
+--runtime node: Node's CPU per frame <= 1.2x Deno's, Node's peak RSS <= 60 MB.
 The exit code is 0 whether or not the targets are met; 1 when the bench itself failed.
 `;
 
@@ -81,6 +99,10 @@ const TARGET_RATIO = 1.5;
 const TARGET_RATIO_H264 = 1.2;
 const TARGET_RSS_MB = 80;
 const TARGET_GROWTH_MB = 5;
+/** Issue 11: Node's whole-tree CPU per frame at most this times Deno's. */
+const TARGET_NODE_CPU = 1.2;
+/** Issue 11: Node's peak RSS at 720p30 MJPEG with 3 viewers (a Pi Zero has 512 MB in all). */
+const TARGET_NODE_RSS_MB = 60;
 const STALLED_VIEWERS = 10;
 const FPS = 30;
 /** Keyframe interval of the H.264 clip, in frames: the Pi camera's default, one second. */
@@ -109,9 +131,29 @@ const USER = "admin";
 const PASSWORD = crypto.randomUUID();
 const AUTHORIZATION = `Basic ${btoa(`${USER}:${PASSWORD}`)}`;
 const MOD_PATH = fileURLToPath(new URL("../mod.ts", import.meta.url));
+const NODE_MAIN_PATH = fileURLToPath(new URL("../src/node_main.ts", import.meta.url));
 const REPO_DIR = fileURLToPath(new URL("..", import.meta.url));
 
 type BenchCodec = keyof typeof CLIP_SPECS;
+
+/** How the app under test is started: the command before its own arguments. */
+interface AppRuntime {
+  /** "Deno" or "Node", for the report. */
+  label: string;
+  /** The runtime process's name in /proc/<pid>/comm. */
+  comm: string;
+  /** Program and arguments up to the app's own flags. */
+  argv: string[];
+  /** The runtime's version, for the report. */
+  version: string;
+}
+
+/** One runtime's results in an MJPEG run. */
+interface RuntimeRun {
+  runtime: AppRuntime;
+  ours: OursResult;
+  stalled: StalledResult | undefined;
+}
 
 /** Validated command-line options. */
 interface BenchOptions {
@@ -122,6 +164,9 @@ interface BenchOptions {
   stallWarmup: number;
   speed: number;
   json: boolean;
+  /** Also on Node (the bundle), beside Deno. */
+  node: boolean;
+  nodeFlags: string[];
 }
 
 interface ClipInfo {
@@ -268,6 +313,8 @@ function parseOptions(args: string[]): BenchOptions | "help" {
       "stall-warmup": { type: "string", default: "20" },
       speed: { type: "string", default: "5" },
       codec: { type: "string", default: "mjpeg" },
+      runtime: { type: "string", default: "deno" },
+      "node-flags": { type: "string", default: DEFAULT_NODE_FLAGS },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -281,8 +328,20 @@ function parseOptions(args: string[]): BenchOptions | "help" {
       `Invalid --codec: expected mjpeg or h264, got ${JSON.stringify(values.codec)}`,
     );
   }
+  const runtime = values.runtime;
+  if (runtime !== "deno" && runtime !== "node" && runtime !== "both") {
+    throw new UsageError(
+      `Invalid --runtime: expected deno, node or both, got ${JSON.stringify(runtime)}`,
+    );
+  }
+  const node = runtime !== "deno";
+  if (node && codec === "h264") {
+    throw new UsageError("Invalid --runtime: node is measured with --codec mjpeg only");
+  }
   const spec = CLIP_SPECS[codec];
   return {
+    node,
+    nodeFlags: values["node-flags"].split(/\s+/).filter(Boolean),
     codec,
     frames: wholeNumber("--frames", values.frames ?? String(spec.frames), 1),
     // In h264 mode the viewers are the second run's: zero would repeat the first.
@@ -330,12 +389,14 @@ async function benchMjpeg(
 ): Promise<Record<string, unknown>> {
   const ticks = await clockTicksPerSecond();
   const ffmpeg = await ffmpegVersion();
+  const runtimes = [denoRuntime()];
+  if (options.node) runtimes.push(await nodeRuntime(temp, options.nodeFlags));
   const { width, height } = CLIP_SPECS.mjpeg;
   console.log(
     `videorecorder bench: ${options.frames} frames of ${width}x${height} MJPEG, ` +
       `${options.viewers} viewer(s), camera at ${options.speed || "full"}x real time; ` +
-      `Deno ${Deno.version.deno}, ffmpeg ${ffmpeg}, ` +
-      `${navigator.hardwareConcurrency} CPUs, CLK_TCK ${ticks}`,
+      `${runtimes.map((runtime) => `${runtime.label} ${runtime.version}`).join(", ")}, ` +
+      `ffmpeg ${ffmpeg}, ${navigator.hardwareConcurrency} CPUs, CLK_TCK ${ticks}`,
   );
 
   const clip = await makeClip(join(temp, "clip.mjpeg"), options.frames, "mjpeg");
@@ -352,46 +413,109 @@ async function benchMjpeg(
     segmenter: (output) =>
       segmenterArgv({ output, segmentSeconds: SEGMENT_SECONDS, startNumber: 0 }),
   });
-  console.log("Ours: mod.ts with the clip as its camera ...");
-  const ours = await runOurs(clip, join(temp, "ours"), {
-    ticks,
-    speed: options.speed,
-    viewers: options.viewers,
-  });
-  let stalled: StalledResult | undefined;
-  if (options.stallSeconds > 0) {
+  const runs: RuntimeRun[] = [];
+  for (const runtime of runtimes) {
+    const name = runtime.label.toLowerCase();
     console.log(
-      `Stalled viewers: ${STALLED_VIEWERS} sockets that never read, ` +
-        `${options.stallWarmup} s warm-up + ${options.stallSeconds} s ...`,
+      `Ours on ${runtime.label}: ${runtime.argv.slice(-1)[0].split("/").pop()} ` +
+        `with the clip as its camera ...`,
     );
-    stalled = await runStalled(clip, join(temp, "stalled"), {
-      warmup: options.stallWarmup,
-      seconds: options.stallSeconds,
+    const ours = await runOurs(clip, join(temp, `ours-${name}`), {
+      ticks,
+      speed: options.speed,
+      viewers: options.viewers,
+      runtime,
     });
+    let stalled: StalledResult | undefined;
+    if (options.stallSeconds > 0) {
+      console.log(
+        `Stalled viewers on ${runtime.label}: ${STALLED_VIEWERS} sockets that never read, ` +
+          `${options.stallWarmup} s warm-up + ${options.stallSeconds} s ...`,
+      );
+      stalled = await runStalled(clip, join(temp, `stalled-${name}`), {
+        warmup: options.stallWarmup,
+        seconds: options.stallSeconds,
+        runtime,
+      });
+    }
+    runs.push({ runtime, ours, stalled });
   }
 
-  const ratio = ours.cpuMs / lower.cpuMs;
-  const ratioAfterStartup = (ours.cpuMs - ours.denoStartupCpuMs) / lower.cpuMs;
-  printReport({ clip, lower, ours, stalled, ratio, ratioAfterStartup, viewers: options.viewers });
+  printReport({ clip, lower, runs, viewers: options.viewers });
+  const summary = (run: RuntimeRun) => {
+    const { ours, stalled } = run;
+    const ratio = ours.cpuMs / lower.cpuMs;
+    return {
+      runtime: run.runtime.label,
+      version: run.runtime.version,
+      argv: run.runtime.argv,
+      ours: {
+        ...ours,
+        cpuMsPerFrame: ours.cpuMs / clip.frames,
+        denoCpuMsPerFrame: ours.denoCpuMs / clip.frames,
+      },
+      ratio,
+      ratioAfterStartup: (ours.cpuMs - ours.denoStartupCpuMs) / lower.cpuMs,
+      stalled: stalled ?? null,
+      pass: {
+        ratio: ratio <= TARGET_RATIO,
+        rss: ours.peakRssMb <= TARGET_RSS_MB,
+        stalledRssFlat: stalled ? stalled.growthMb <= TARGET_GROWTH_MB : null,
+      },
+    };
+  };
+  const [deno, node] = runs;
   return {
     frames: options.frames,
     viewers: options.viewers,
     clip: { bytes: clip.bytes, meanFrameBytes: Math.round(clip.meanFrameBytes) },
     lowerBound: { ...lower, cpuMsPerFrame: lower.cpuMs / clip.frames },
-    ours: {
-      ...ours,
-      cpuMsPerFrame: ours.cpuMs / clip.frames,
-      denoCpuMsPerFrame: ours.denoCpuMs / clip.frames,
-    },
-    ratio,
-    ratioAfterStartup,
-    stalled: stalled ?? null,
-    pass: {
-      ratio: ratio <= TARGET_RATIO,
-      rss: ours.peakRssMb <= TARGET_RSS_MB,
-      stalledRssFlat: stalled ? stalled.growthMb <= TARGET_GROWTH_MB : null,
-    },
+    ...summary(deno),
+    ...(node && {
+      node: {
+        ...summary(node),
+        cpuVsDeno: node.ours.cpuMs / deno.ours.cpuMs,
+        pass: {
+          ...summary(node).pass,
+          cpuVsDeno: node.ours.cpuMs / deno.ours.cpuMs <= TARGET_NODE_CPU,
+          nodeRss: node.ours.peakRssMb <= TARGET_NODE_RSS_MB,
+        },
+      },
+    }),
   };
+}
+
+/** mod.ts on this Deno, as `deno task start` runs it. */
+function denoRuntime(): AppRuntime {
+  return {
+    label: "Deno",
+    comm: "deno",
+    argv: [
+      Deno.execPath(),
+      "run",
+      "--allow-all",
+      "--v8-flags=--max-semi-space-size=1", // as `deno task start` and the binary run it
+      MOD_PATH,
+    ],
+    version: Deno.version.deno,
+  };
+}
+
+/** The Node bundle, built now into `temp`, on the host's `node` with `flags`. */
+async function nodeRuntime(temp: string, flags: string[]): Promise<AppRuntime> {
+  let version;
+  try {
+    version = (await run(["node", "--version"])).trim().replace(/^v/, "");
+  } catch (error) {
+    throw new Error(`Cannot run node for --runtime node: ${messageOf(error)}`);
+  }
+  const outfile = join(temp, "videorecorder.mjs");
+  const report = await bundle(NODE_MAIN_PATH, outfile);
+  console.log(
+    `Bundle: ${(report.bytes / 1024).toFixed(0)} KiB in ${report.buildMs.toFixed(0)} ms; ` +
+      `node ${[...flags, basename(outfile)].join(" ")}`,
+  );
+  return { label: "Node", comm: "node", argv: ["node", ...flags, outfile], version };
 }
 
 async function benchH264(
@@ -423,11 +547,12 @@ async function benchH264(
     segmenter: rawH264SegmenterArgv,
   });
   console.log("Ours (a): mod.ts --codec h264 with the clip as its camera, no viewer ...");
-  const alone = await runOurs(clip, join(temp, "alone"), { ticks, speed, viewers: 0 });
+  const runtime = denoRuntime();
+  const alone = await runOurs(clip, join(temp, "alone"), { ticks, speed, viewers: 0, runtime });
   console.log(
     `Ours (b): the same with ${viewers} viewer(s) on /stream.mjpg (the preview decoder runs) ...`,
   );
-  const watched = await runOurs(clip, join(temp, "watched"), { ticks, speed, viewers });
+  const watched = await runOurs(clip, join(temp, "watched"), { ticks, speed, viewers, runtime });
   let stalled: StalledResult | undefined;
   if (options.stallSeconds > 0) {
     console.log(
@@ -437,6 +562,7 @@ async function benchH264(
     stalled = await runStalled(clip, join(temp, "stalled"), {
       warmup: options.stallWarmup,
       seconds: options.stallSeconds,
+      runtime,
     });
   } else {
     console.log("Stalled viewers: skipped in h264 mode (--stall-seconds N runs it)");
@@ -704,7 +830,12 @@ function appCamera(clip: ClipInfo, speed: number, loop = false): string {
 async function runOurs(
   clip: ClipInfo,
   output: string,
-  { ticks, speed, viewers: viewerCount }: { ticks: number; speed: number; viewers: number },
+  { ticks, speed, viewers: viewerCount, runtime }: {
+    ticks: number;
+    speed: number;
+    viewers: number;
+    runtime: AppRuntime;
+  },
 ): Promise<OursResult> {
   const h264 = clip.codec === "h264";
   // At the end of the clip the camera's shell stays alive (sleeping): an exit would make the
@@ -713,6 +844,7 @@ async function runOurs(
   const app = await startApp(
     `${appCamera(clip, speed)} && while kill -0 $PPID 2>/dev/null; do sleep 1; done`,
     output,
+    runtime,
     cameraFlags(clip),
   );
   const viewers = Array.from({ length: viewerCount }, () => new Viewer(`${app.url}/stream.mjpg`));
@@ -840,9 +972,9 @@ function previewResult(preview: NonNullable<Status["preview"]>, fps: number[]): 
 async function runStalled(
   clip: ClipInfo,
   output: string,
-  { warmup, seconds }: { warmup: number; seconds: number },
+  { warmup, seconds, runtime }: { warmup: number; seconds: number; runtime: AppRuntime },
 ): Promise<StalledResult> {
-  const app = await startApp(appCamera(clip, 1, true), output, cameraFlags(clip));
+  const app = await startApp(appCamera(clip, 1, true), output, runtime, cameraFlags(clip));
   const { port } = new URL(app.url);
   const sockets: Deno.TcpConn[] = [];
   try {
@@ -904,15 +1036,12 @@ interface RunningApp {
 async function startApp(
   command: string,
   output: string,
+  runtime: AppRuntime,
   flags: string[] = [],
 ): Promise<RunningApp> {
   const port = freePort();
   const argv = [
-    Deno.execPath(),
-    "run",
-    "--allow-all",
-    "--v8-flags=--max-semi-space-size=1", // as `deno task start` and the binary run it
-    MOD_PATH,
+    ...runtime.argv,
     "--source",
     "command",
     "--command",
@@ -950,13 +1079,15 @@ async function startApp(
     }),
   );
   const pid = Number(await job.line("PID ", 10_000));
-  // bash forks, then the child execs Deno: until then its name is still "bash".
+  // bash forks, then the child execs the runtime: until then its name is still "bash".
   let name = "";
-  for (let i = 0; i < 100 && name !== "deno"; i++) {
+  for (let i = 0; i < 100 && name !== runtime.comm; i++) {
     if (i > 0) await sleep(20);
     name = await readProcName(pid).catch(() => "(gone)");
   }
-  if (name !== "deno") throw new Error(`Expected PID ${pid} to be deno, found ${name}`);
+  if (name !== runtime.comm) {
+    throw new Error(`Expected PID ${pid} to be ${runtime.comm}, found ${name}`);
+  }
   const url = `http://127.0.0.1:${port}`;
   const deadline = performance.now() + 60_000;
   while (true) {
@@ -1183,89 +1314,122 @@ async function countRecordedFrames(dir: string): Promise<{ clips: number; frames
 function printReport(report: {
   clip: ClipInfo;
   lower: LowerBoundResult;
-  ours: OursResult;
-  stalled: StalledResult | undefined;
-  ratio: number;
-  ratioAfterStartup: number;
+  runs: RuntimeRun[];
   viewers: number;
 }): void {
-  const { clip, lower, ours, stalled, ratio, ratioAfterStartup } = report;
+  const { clip, lower, runs } = report;
   const n = clip.frames;
   const perFrame = (ms: number) => (ms / n).toFixed(3);
-  const rows: [string, string, string][] = [
-    ["", "lower bound", "ours"],
-    ["wall s", lower.wallS.toFixed(2), ours.wallS.toFixed(2)],
-    ["CPU ms/frame, whole tree", perFrame(lower.cpuMs), perFrame(ours.cpuMs)],
-    ["CPU ms/frame, Deno alone", "-", perFrame(ours.denoCpuMs)],
-    ["CPU ms/frame, tree minus Deno", perFrame(lower.cpuMs), perFrame(ours.cpuMs - ours.denoCpuMs)],
-    ["peak RSS MB (Deno VmHWM)", "-", ours.peakRssMb.toFixed(1)],
-    ["frames recorded (ffprobe)", `${lower.framesRecorded}/${n}`, `${ours.framesRecorded}/${n}`],
-    ["frames per viewer", "-", ours.viewerFrames.join(", ") || "(no viewers)"],
-    ["ratio ours / lower bound", "", ratio.toFixed(2)],
+  const single = runs.length === 1;
+  const heading = (run: RuntimeRun) => single ? "ours" : `ours on ${run.runtime.label}`;
+  const alone = single ? runs[0].runtime.label : "runtime";
+  const column = (pick: (ours: OursResult) => string) => runs.map((run) => pick(run.ours));
+  const rows: string[][] = [
+    ["", "lower bound", ...runs.map(heading)],
+    ["wall s", lower.wallS.toFixed(2), ...column((ours) => ours.wallS.toFixed(2))],
+    ["CPU ms/frame, whole tree", perFrame(lower.cpuMs), ...column((o) => perFrame(o.cpuMs))],
+    [`CPU ms/frame, ${alone} alone`, "-", ...column((o) => perFrame(o.denoCpuMs))],
+    [
+      `CPU ms/frame, tree minus ${alone}`,
+      perFrame(lower.cpuMs),
+      ...column((o) => perFrame(o.cpuMs - o.denoCpuMs)),
+    ],
+    [`peak RSS MB (${alone} VmHWM)`, "-", ...column((o) => o.peakRssMb.toFixed(1))],
+    [
+      "frames recorded (ffprobe)",
+      `${lower.framesRecorded}/${n}`,
+      ...column((o) => `${o.framesRecorded}/${n}`),
+    ],
+    ["frames per viewer", "-", ...column((o) => o.viewerFrames.join(", ") || "(no viewers)")],
+    ["ratio ours / lower bound", "", ...column((o) => (o.cpuMs / lower.cpuMs).toFixed(2))],
   ];
   const lines = [""];
-  for (const [label, a, b] of rows) {
-    lines.push(`${label.padEnd(31)}${a.padStart(12)}${b.padStart(20)}`);
+  for (const [label, a, ...b] of rows) {
+    lines.push(`${label.padEnd(34)}${a.padStart(12)}${b.map((x) => x.padStart(20)).join("")}`);
   }
-  lines.push(
-    "",
-    `Wall for ours: from the first /api/status answer (${ours.startupS.toFixed(2)} s after ` +
-      `spawn) to every frame handed to the segmenter.`,
-    `Deno alone: user ${perFrame(ours.denoUserMs)} + system ` +
-      `${perFrame(ours.denoCpuMs - ours.denoUserMs)} ms/frame, sampled before SIGTERM; ` +
-      `its threads slept ${ours.denoSleepsPerFrame.toFixed(1)} times a frame (~ wakeups).`,
-    `Deno start-up (to the first /api/status answer): ` +
-      `${ours.denoStartupCpuMs.toFixed(0)} ms CPU; ratio without it: ${
-        ratioAfterStartup.toFixed(2)
-      }.`,
-    `App counters: camera ${ours.cameraFrames} frames, recorder ${ours.recorderFrames} written, ` +
-      `${ours.recorderDropped} dropped.`,
-  );
-  if (lower.dtsWarnings || ours.dtsWarnings) {
+  for (const { runtime, ours } of runs) {
+    const name = runtime.label;
+    const ratioAfterStartup = (ours.cpuMs - ours.denoStartupCpuMs) / lower.cpuMs;
     lines.push(
-      `Segmenter "Non-monotonous DTS" warnings (frames faster than real time get wall-clock ` +
-        `timestamps in bursts): lower bound ${lower.dtsWarnings}, ours ${ours.dtsWarnings}.`,
+      "",
+      ...(single ? [] : [`${name} ${runtime.version}: ${runtime.argv.join(" ")} ...`]),
+      `Wall for ours: from the first /api/status answer (${ours.startupS.toFixed(2)} s after ` +
+        `spawn) to every frame handed to the segmenter.`,
+      `${name} alone: user ${perFrame(ours.denoUserMs)} + system ` +
+        `${perFrame(ours.denoCpuMs - ours.denoUserMs)} ms/frame, sampled before SIGTERM; ` +
+        `its threads slept ${ours.denoSleepsPerFrame.toFixed(1)} times a frame (~ wakeups).`,
+      `${name} start-up (to the first /api/status answer): ` +
+        `${ours.denoStartupCpuMs.toFixed(0)} ms CPU; ratio without it: ${
+          ratioAfterStartup.toFixed(2)
+        }.`,
+      `App counters: camera ${ours.cameraFrames} frames, recorder ${ours.recorderFrames} ` +
+        `written, ${ours.recorderDropped} dropped.`,
+    );
+    if (lower.dtsWarnings || ours.dtsWarnings) {
+      lines.push(
+        `Segmenter "Non-monotonous DTS" warnings (frames faster than real time get wall-clock ` +
+          `timestamps in bursts): lower bound ${lower.dtsWarnings}, ours ${ours.dtsWarnings}.`,
+      );
+    }
+    if (ours.framesRecorded !== n) {
+      lines.push(
+        `!!! WARNING: ours on ${name} recorded ${ours.framesRecorded} of ${n} frames: its CPU ` +
+          `per frame is off` + (ours.recorderDropped ? " (try a lower --speed)" : "") + " !!!",
+      );
+    }
+    if (ours.appWarnings.length) {
+      lines.push(`App's ffmpeg stderr (last ${ours.appWarnings.length} lines):`);
+      for (const line of ours.appWarnings) lines.push(`  ${line}`);
+    }
+  }
+  if (lower.framesRecorded !== n) {
+    lines.push(
+      "",
+      `!!! WARNING: Lower bound recorded ${lower.framesRecorded} of ${n} frames: its CPU per ` +
+        `frame is off !!!`,
     );
   }
-  for (
-    const [name, recorded] of [["Lower bound", lower.framesRecorded], ["Ours", ours.framesRecorded]]
-  ) {
-    if (recorded !== n) {
+  for (const { runtime, stalled } of runs) {
+    if (stalled) lines.push(...stalledLines(stalled, runtime.label));
+  }
+  const verdict = (ok: boolean) => (ok ? "PASS" : "FAIL");
+  lines.push("", "Targets:");
+  for (const { runtime, ours, stalled } of runs) {
+    const on = single ? "" : ` (${runtime.label})`;
+    const ratio = ours.cpuMs / lower.cpuMs;
+    lines.push(
+      `  ${verdict(ratio <= TARGET_RATIO)}  CPU ratio ${ratio.toFixed(2)} <= ${TARGET_RATIO} ` +
+        `with ${report.viewers} viewer(s)${on}`,
+      `  ${verdict(ours.peakRssMb <= TARGET_RSS_MB)}  peak RSS ${ours.peakRssMb.toFixed(1)} MB ` +
+        `<= ${TARGET_RSS_MB} MB${on}`,
+    );
+    if (stalled) {
       lines.push(
-        "",
-        `!!! WARNING: ${name} recorded ${recorded} of ${n} frames: its CPU per frame is off` +
-          (name === "Ours" && ours.recorderDropped ? " (try a lower --speed)" : "") + " !!!",
+        `  ${verdict(stalled.growthMb <= TARGET_GROWTH_MB)}  RSS flat with ${STALLED_VIEWERS} ` +
+          `stalled viewers: ${stalled.growthMb} MB growth <= ${TARGET_GROWTH_MB} MB${on}`,
       );
     }
   }
-  if (ours.appWarnings.length) {
-    lines.push(`App's ffmpeg stderr (last ${ours.appWarnings.length} lines):`);
-    for (const line of ours.appWarnings) lines.push(`  ${line}`);
-  }
-  if (stalled) lines.push(...stalledLines(stalled));
-  const verdict = (ok: boolean) => (ok ? "PASS" : "FAIL");
-  lines.push(
-    "",
-    "Targets:",
-    `  ${verdict(ratio <= TARGET_RATIO)}  CPU ratio ${ratio.toFixed(2)} <= ${TARGET_RATIO} ` +
-      `with ${report.viewers} viewer(s)`,
-    `  ${verdict(ours.peakRssMb <= TARGET_RSS_MB)}  peak RSS ${ours.peakRssMb.toFixed(1)} MB ` +
-      `<= ${TARGET_RSS_MB} MB`,
-  );
-  if (stalled) {
+  const [deno, node] = runs;
+  if (node) {
+    const cpu = node.ours.cpuMs / deno.ours.cpuMs;
     lines.push(
-      `  ${verdict(stalled.growthMb <= TARGET_GROWTH_MB)}  RSS flat with ${STALLED_VIEWERS} ` +
-        `stalled viewers: ${stalled.growthMb} MB growth <= ${TARGET_GROWTH_MB} MB`,
+      `  ${verdict(cpu <= TARGET_NODE_CPU)}  Node's CPU per frame ${cpu.toFixed(2)}x Deno's ` +
+        `(${perFrame(node.ours.cpuMs)} vs ${perFrame(deno.ours.cpuMs)} ms, whole tree) ` +
+        `<= ${TARGET_NODE_CPU}x`,
+      `  ${verdict(node.ours.peakRssMb <= TARGET_NODE_RSS_MB)}  Node's peak RSS ` +
+        `${node.ours.peakRssMb.toFixed(1)} MB <= ${TARGET_NODE_RSS_MB} MB with ` +
+        `${report.viewers} viewer(s)`,
     );
   }
   console.log(lines.join("\n"));
 }
 
-function stalledLines(stalled: StalledResult): string[] {
+function stalledLines(stalled: StalledResult, runtime = "Deno"): string[] {
   const lines = [
     "",
     `Stalled viewers (${STALLED_VIEWERS} sockets that never read, real-time source), ` +
-    `Deno VmRSS MB each second:`,
+    `${runtime} VmRSS MB each second:`,
   ];
   if (stalled.warmup > 0) {
     lines.push(`  warm-up ${stalled.warmup} s: ${stalled.warmupRssMb.join(" ")}`);
