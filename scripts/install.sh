@@ -5,7 +5,12 @@
 #   ./install.sh [--binary PATH] [--dry-run]    install or upgrade
 #   ./install.sh --uninstall [--dry-run]        remove it again (config edits and clips stay)
 #
-# Idempotent: a second run changes nothing, and the user's config is never overwritten.
+# The runtime follows the system: a 64-bit userland (arm64, amd64) gets the Deno binary
+# (--binary PATH, default: videorecorder beside this script); a 32-bit one (armhf, armel) or an
+# ARMv6 CPU gets the Node.js bundle (--bundle PATH, default: videorecorder.mjs beside this
+# script) and Node.js >= 18.19, which apt installs when it is missing. --runtime deno|node
+# overrides the choice. Idempotent: a second run changes nothing, and the user's config is never
+# overwritten.
 set -euo pipefail
 
 NAME=videorecorder
@@ -13,12 +18,14 @@ UNIT="$NAME.service"
 here="$(cd "$(dirname "$0")" && pwd)"
 
 usage() {
-  sed -n '2,8s/^# \{0,1\}//p' "$0"
+  sed -n '2,14s/^# \{0,1\}//p' "$0"
 }
 
 dry_run=""
 uninstall=""
 binary=""
+bundle=""
+runtime=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --dry-run) dry_run=1 ;;
@@ -29,11 +36,27 @@ while [ $# -gt 0 ]; do
       shift
       ;;
     --binary=*) binary="${1#--binary=}" ;;
+    --bundle)
+      [ $# -ge 2 ] || { echo "install: --bundle needs a path" >&2; exit 2; }
+      bundle="$2"
+      shift
+      ;;
+    --bundle=*) bundle="${1#--bundle=}" ;;
+    --runtime)
+      [ $# -ge 2 ] || { echo "install: --runtime needs deno or node" >&2; exit 2; }
+      runtime="$2"
+      shift
+      ;;
+    --runtime=*) runtime="${1#--runtime=}" ;;
     -h | --help) usage; exit 0 ;;
     *) echo "install: unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
 done
+case "$runtime" in
+  "" | deno | node) ;;
+  *) echo "install: --runtime must be deno or node, not $runtime" >&2; exit 2 ;;
+esac
 
 say() { echo "install: $*"; }
 warn() { echo "install: warning: $*" >&2; }
@@ -66,6 +89,8 @@ fi
 
 # Fixed paths, not $XDG_CONFIG_HOME: the unit's ExecStart names %h/.config/videorecorder.
 bin_dir="$HOME/.local/bin"
+# The Node bundle's home; the unit's ExecStart names it when the runtime is Node.
+lib_dir="$HOME/.local/lib/$NAME"
 config_dir="$HOME/.config/$NAME"
 config="$config_dir/config.json"
 unit="$HOME/.config/systemd/user/$UNIT"
@@ -113,19 +138,82 @@ lingering() {
   [ "$(loginctl show-user "$user" --property=Linger --value 2>/dev/null || true)" = "yes" ]
 }
 
-check_platform() {
-  local arch page
-  arch="$(uname -m)"
-  case "$arch" in
-    aarch64 | arm64 | x86_64) ;;
-    armv6l | armv7l | armhf)
-      die "this is a 32-bit system ($arch): Deno needs a 64-bit OS. Install Raspberry Pi OS (64-bit) on a Pi Zero 2 W, 3, 4 or 5; the original Pi Zero / Zero W (ARMv6) cannot run it" ;;
-    *) warn "untested architecture $arch" ;;
+# Sets $runtime unless --runtime gave it: deno where Deno runs (a 64-bit userland), node on a
+# 32-bit userland or an ARMv6 CPU. dpkg decides before uname: a 64-bit kernel under a 32-bit
+# Raspberry Pi OS says aarch64, but its programs are armhf.
+pick_runtime() {
+  local cpu userland
+  cpu="$(uname -m)"
+  userland="$(dpkg --print-architecture 2>/dev/null || true)"
+  if [ -n "$runtime" ]; then
+    say "runtime $runtime (--runtime; CPU $cpu, userland ${userland:-unknown})"
+    return 0
+  fi
+  case "$cpu" in
+    armv6l | armv6*)
+      # The original Pi Zero / Zero W and Pi 1: V8 has no ARMv6 build for Deno.
+      runtime=node ;;
+    *)
+      case "${userland:-$cpu}" in
+        arm64 | amd64 | aarch64 | x86_64) runtime=deno ;;
+        armhf | armel | arm | armv7l | armv8l) runtime=node ;;
+        *)
+          warn "untested system (CPU $cpu, userland ${userland:-unknown}): trying the Deno binary"
+          runtime=deno ;;
+      esac ;;
   esac
+  if [ "$runtime" = node ]; then
+    say "CPU $cpu, userland ${userland:-unknown}: Deno has no 32-bit ARM build, so the recorder runs on Node.js"
+  fi
+}
+
+check_platform() {
+  local page
   page="$(getconf PAGESIZE 2>/dev/null || echo 4096)"
   if [ "$page" != 4096 ]; then
     die "the kernel uses ${page}-byte pages, and Deno (V8) crashes on them. On a Pi 5 add 'kernel=kernel8.img' to /boot/firmware/config.txt and reboot (see docs/raspberry-pi.md)"
   fi
+}
+
+# The oldest Node.js the bundle runs on (Raspberry Pi OS Bookworm's apt has 18.19).
+NODE_MIN_MAJOR=18
+NODE_MIN_MINOR=19
+NODE_FIX="sudo apt update && sudo apt install nodejs (Raspberry Pi OS Bookworm has Node.js 18.19, Trixie 20.19; an older OS, such as Bullseye with Node.js 12, needs an upgrade to Bookworm first)"
+
+# Sets $node to Node.js's absolute path, installing nodejs with apt when there is none, and
+# refuses one older than 18.19. With --dry-run and no node, only prints what it would do.
+ensure_node() {
+  node="$(command -v node || true)"
+  if [ -z "$node" ]; then
+    say "Node.js is not installed: installing it with apt"
+    as_root apt-get update || warn "apt-get update failed; trying the install anyway"
+    as_root apt-get install -y nodejs || die "could not install Node.js. Install it with: $NODE_FIX"
+    if [ -n "$dry_run" ]; then
+      node=/usr/bin/node
+      return 0
+    fi
+    node="$(command -v node || true)"
+    [ -n "$node" ] || die "apt installed nodejs, but there is no node command. Install it with: $NODE_FIX"
+  fi
+  local version major minor
+  version="$("$node" --version 2>/dev/null || true)"
+  if [[ ! "$version" =~ ^v([0-9]+)\.([0-9]+) ]]; then
+    die "$node --version printed '${version}', not a Node.js version. Install Node.js with: $NODE_FIX"
+  fi
+  major="${BASH_REMATCH[1]}"
+  minor="${BASH_REMATCH[2]}"
+  if [ "$major" -lt "$NODE_MIN_MAJOR" ] ||
+    { [ "$major" -eq "$NODE_MIN_MAJOR" ] && [ "$minor" -lt "$NODE_MIN_MINOR" ]; }; then
+    die "Node.js $version is too old: the recorder needs $NODE_MIN_MAJOR.$NODE_MIN_MINOR or later. Fix: $NODE_FIX"
+  fi
+  say "Node.js $version ($node)"
+}
+
+# The unit for Node: ExecStart runs the bundle with node, the rest as for Deno. node's
+# --max-semi-space-size=1 is the same smaller young generation the Deno binary has built in.
+node_unit() {
+  local line="ExecStart=$node --max-semi-space-size=1 %h/.local/lib/$NAME/$NAME.mjs"
+  sed "s|^ExecStart=%h/.local/bin/$NAME |$line |" "$1"
 }
 
 check_tools() {
@@ -138,26 +226,49 @@ check_tools() {
 }
 
 install_service() {
-  if [ -z "$binary" ]; then
-    binary="$(first_existing "$here/$NAME" "./$NAME" \
-      "$here/../dist/$NAME-$(uname -m)-unknown-linux-gnu")" ||
-      die "no $NAME binary beside $0 or in the current directory: pass --binary PATH"
-  fi
-  [ -f "$binary" ] || die "--binary $binary: no such file"
-  check_platform
-  if ! "$binary" --help >/dev/null 2>&1; then
-    [ -x "$binary" ] || die "$binary is not executable (chmod +x it, or pass it with --binary)"
-    die "$binary does not run here: is it built for $(uname -m)? (scripts/compile.sh builds $NAME-aarch64-unknown-linux-gnu for the Pi)"
+  pick_runtime
+  local program
+  if [ "$runtime" = node ]; then
+    if [ -z "$bundle" ]; then
+      bundle="$(first_existing "$here/$NAME.mjs" "./$NAME.mjs" "$here/../dist/$NAME.mjs")" ||
+        die "no $NAME.mjs beside $0 or in the current directory: pass --bundle PATH (scripts/compile.sh writes dist/$NAME-node.tar.gz with it)"
+    fi
+    [ -f "$bundle" ] || die "--bundle $bundle: no such file"
+    ensure_node
+    if [ -z "$dry_run" ] && ! "$node" "$bundle" --help >/dev/null 2>&1; then
+      die "$bundle does not run on Node.js $("$node" --version): is it the bundle scripts/compile.sh writes?"
+    fi
+    program="$bundle"
+  else
+    if [ -z "$binary" ]; then
+      binary="$(first_existing "$here/$NAME" "./$NAME" \
+        "$here/../dist/$NAME-$(uname -m)-unknown-linux-gnu")" ||
+        die "no $NAME binary beside $0 or in the current directory: pass --binary PATH"
+    fi
+    [ -f "$binary" ] || die "--binary $binary: no such file"
+    check_platform
+    if ! "$binary" --help >/dev/null 2>&1; then
+      [ -x "$binary" ] || die "$binary is not executable (chmod +x it, or pass it with --binary)"
+      die "$binary does not run here: is it built for $(uname -m)? (scripts/compile.sh builds $NAME-aarch64-unknown-linux-gnu for the Pi)"
+    fi
+    program="$binary"
   fi
   check_tools
 
-  local changed=""
-  place "$binary" "$bin_dir/$NAME" 0755 && changed=1
-
-  local unit_source
+  local changed="" unit_source
   unit_source="$(first_existing "$here/$UNIT" "$here/../deploy/$UNIT")" ||
     die "$UNIT not found beside $0 or in ../deploy/"
-  place "$unit_source" "$unit" 0644 && changed=1
+  if [ "$runtime" = node ]; then
+    place "$program" "$lib_dir/$NAME.mjs" 0644 && changed=1
+    local node_unit_file
+    node_unit_file="$(mktemp)"
+    node_unit "$unit_source" >"$node_unit_file"
+    place "$node_unit_file" "$unit" 0644 && changed=1
+    rm -f "$node_unit_file"
+  else
+    place "$program" "$bin_dir/$NAME" 0755 && changed=1
+    place "$unit_source" "$unit" 0644 && changed=1
+  fi
 
   if [ -e "$config" ]; then
     say "keeping your config $config"
@@ -204,6 +315,10 @@ uninstall_service() {
     act systemctl --user reset-failed "$UNIT" || true
   fi
   if [ -f "$bin_dir/$NAME" ]; then act rm -f "$bin_dir/$NAME"; fi
+  if [ -f "$lib_dir/$NAME.mjs" ]; then
+    act rm -f "$lib_dir/$NAME.mjs"
+    act rmdir --ignore-fail-on-non-empty "$lib_dir"
+  fi
   if [ -f "$config" ]; then
     local tmp
     tmp="$(mktemp)"

@@ -17,12 +17,13 @@ interface Sandbox {
   fakeBin: string;
   /**
    * Runs scripts/install.sh, or `script` (e.g. a bundle's copy), from HOME; as user `uid`
-   * (through setpriv) when given.
+   * (through setpriv) when given; with `withoutNode`, on a PATH that has no node but the fakes'.
    */
   run(
     args?: string[],
     script?: string,
     uid?: number,
+    withoutNode?: boolean,
   ): Promise<{ code: number; stdout: string; stderr: string }>;
   /** The recorded commands, one "program args..." per line, since the last call. */
   takeCalls(): Promise<string[]>;
@@ -59,7 +60,7 @@ esac`,
     home,
     binary,
     fakeBin,
-    async run(args = [], script = INSTALL, uid?: number) {
+    async run(args = [], script = INSTALL, uid?: number, withoutNode = false) {
       const asUser = uid === undefined
         ? []
         : ["setpriv", `--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "--"];
@@ -68,7 +69,13 @@ esac`,
         args: argv.slice(1),
         cwd: home,
         clearEnv: true, // no SUDO_USER, XDG_* or DBus of the test runner
-        env: { HOME: home, PATH: `${fakeBin}:${Deno.env.get("PATH")}`, LANG: "C.UTF-8" },
+        env: {
+          HOME: home,
+          PATH: `${fakeBin}:${
+            withoutNode ? await hostPathWithoutNode(root) : Deno.env.get("PATH")
+          }`,
+          LANG: "C.UTF-8",
+        },
         stdout: "piped",
         stderr: "piped",
       }).output();
@@ -91,6 +98,30 @@ esac`,
     },
     remove: () => Deno.remove(root, { recursive: true }),
   };
+}
+
+/**
+ * A directory of links to every program on the host's PATH but node, as a PATH: the system
+ * without Node.js, and with everything else install.sh uses.
+ */
+async function hostPathWithoutNode(root: string): Promise<string> {
+  const dir = join(root, "host-bin");
+  try {
+    await Deno.mkdir(dir);
+  } catch {
+    return dir; // made by an earlier run
+  }
+  for (const from of (Deno.env.get("PATH") ?? "").split(":").filter(Boolean)) {
+    try {
+      for await (const entry of Deno.readDir(from)) {
+        if (entry.name === "node" || entry.name === "nodejs") continue;
+        await Deno.symlink(join(from, entry.name), join(dir, entry.name)).catch(() => {});
+      }
+    } catch {
+      // A PATH entry that does not exist.
+    }
+  }
+  return dir;
 }
 
 async function writeBinary(path: string, version: string): Promise<void> {
@@ -307,23 +338,187 @@ Deno.test("install.sh leaves lingering on at uninstall when it was on before", a
   }
 });
 
-Deno.test("install.sh refuses a 32-bit OS and a 16K-page kernel, saying what to do", async () => {
+/** Replaces `name` on the sandbox's PATH by a shell script with `body`. */
+async function fake(box: Sandbox, name: string, body: string): Promise<void> {
+  await Deno.writeTextFile(join(box.fakeBin, name), `#!/bin/sh\n${body}\n`);
+  await Deno.chmod(join(box.fakeBin, name), 0o755);
+}
+
+/** A system as `uname -m` and `dpkg --print-architecture` describe it. */
+async function fakeSystem(box: Sandbox, cpu: string, userland: string): Promise<void> {
+  await fake(box, "uname", `[ "$1" = -m ] && echo ${cpu} || exec /bin/uname "$@"`);
+  await fake(box, "dpkg", `[ "$1" = --print-architecture ] && echo ${userland} || exit 2`);
+}
+
+/** A node that prints `version`, and logs what it runs to `ran.log` beside the fakes. */
+async function fakeNode(box: Sandbox, version: string): Promise<string> {
+  await fake(
+    box,
+    "node",
+    `if [ "$1" = --version ]; then echo ${version}; exit 0; fi
+echo "$*" >> '${join(box.root, "ran.log")}'`,
+  );
+  return join(box.fakeBin, "node");
+}
+
+/** A Node bundle to install (any file: the fake node runs nothing). */
+async function writeBundle(box: Sandbox): Promise<string> {
+  const path = join(box.root, "videorecorder.mjs");
+  await Deno.writeTextFile(path, 'console.log("Usage: videorecorder");\n');
+  return path;
+}
+
+/** The installed unit's ExecStart. */
+async function execStart(home: string): Promise<string> {
+  const unit = await Deno.readTextFile(paths(home).unit);
+  return /^ExecStart=(.*)$/m.exec(unit)![1];
+}
+
+Deno.test("install.sh refuses a 16K-page kernel for Deno, saying what to do", async () => {
   const box = await sandbox();
   try {
-    const fake = async (name: string, body: string) => {
-      await Deno.writeTextFile(join(box.fakeBin, name), `#!/bin/sh\n${body}\n`);
-      await Deno.chmod(join(box.fakeBin, name), 0o755);
-    };
-    await fake("getconf", '[ "$1" = PAGESIZE ] && echo 16384');
+    await fakeSystem(box, "aarch64", "arm64");
+    await fake(box, "getconf", '[ "$1" = PAGESIZE ] && echo 16384');
     const pi5 = await box.run(["--binary", box.binary]);
     assert.equal(pi5.code, 1);
     assert.match(pi5.stderr, /16384-byte pages.*kernel=kernel8\.img/);
-
-    await fake("uname", '[ "$1" = -m ] && echo armv7l || exec /bin/uname "$@"');
-    const armhf = await box.run(["--binary", box.binary]);
-    assert.equal(armhf.code, 1);
-    assert.match(armhf.stderr, /32-bit system \(armv7l\): Deno needs a 64-bit OS/);
     assert.deepEqual(await listTree(box.home), [], "nothing installed");
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("install.sh on a 64-bit userland (arm64) installs the Deno binary", async () => {
+  const box = await sandbox();
+  try {
+    await fakeSystem(box, "aarch64", "arm64");
+    await fake(box, "getconf", '[ "$1" = PAGESIZE ] && echo 4096');
+    await fakeNode(box, "v20.19.2"); // present, and still not used
+    const { code, stderr } = await box.run(["--binary", box.binary, "--bundle", box.binary]);
+    assert.equal(code, 0, stderr);
+    const p = paths(box.home);
+    assert.equal(await Deno.readTextFile(p.binary), await Deno.readTextFile(box.binary));
+    assert.equal(await Deno.readTextFile(p.unit), await Deno.readTextFile(UNIT));
+    assert.match(await execStart(box.home), /^%h\/\.local\/bin\/videorecorder --config /);
+    assert.equal(await exists(join(box.home, ".local/lib")), false, "no Node bundle");
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("install.sh on a 32-bit userland (armhf) installs the Node bundle and a unit running node", async () => {
+  const box = await sandbox();
+  try {
+    // A 64-bit kernel under 32-bit Raspberry Pi OS: uname says aarch64, the programs are armhf.
+    await fakeSystem(box, "aarch64", "armhf");
+    const node = await fakeNode(box, "v18.19.0");
+    const bundle = await writeBundle(box);
+    const { code, stdout, stderr } = await box.run(["--bundle", bundle]);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /userland armhf: Deno has no 32-bit ARM build/);
+    const p = paths(box.home);
+    const installed = join(box.home, ".local/lib/videorecorder/videorecorder.mjs");
+    assert.equal(await Deno.readTextFile(installed), await Deno.readTextFile(bundle));
+    assert.equal(await exists(p.binary), false, "no Deno binary");
+    assert.equal(
+      await execStart(box.home),
+      `${node} --max-semi-space-size=1 %h/.local/lib/videorecorder/videorecorder.mjs ` +
+        "--config %h/.config/videorecorder/config.json",
+    );
+    // Everything else as for Deno: Type=notify, the watchdog, and so on.
+    const unit = await Deno.readTextFile(p.unit);
+    const deno = await Deno.readTextFile(UNIT);
+    const withoutExec = (text: string) => text.replace(/^ExecStart=.*$/m, "");
+    assert.equal(withoutExec(unit), withoutExec(deno));
+    assert.match(unit, /^Type=notify$/m);
+    assert.match(unit, /^WatchdogSec=30$/m);
+    // The bundle was tried on this node before it was installed.
+    assert.match(await Deno.readTextFile(join(box.root, "ran.log")), /videorecorder\.mjs --help/);
+    assert.ok(
+      (await box.takeCalls()).includes("systemctl --user enable --now videorecorder.service"),
+    );
+
+    // The Node unit passes systemd's own check, as the deploy unit does.
+    const verify = await new Deno.Command("systemd-analyze", {
+      args: ["--user", "verify", p.unit],
+      env: { HOME: box.home, XDG_RUNTIME_DIR: box.root, SYSTEMD_LOG_COLOR: "0" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const messages = new TextDecoder().decode(verify.stderr) +
+      new TextDecoder().decode(verify.stdout);
+    assert.equal(verify.code, 0, messages);
+    assert.equal(messages.trim(), "");
+
+    // A second run changes nothing; --uninstall removes the bundle too.
+    const again = await box.run(["--bundle", bundle]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.ok(!(await box.takeCalls()).some((call) => call.includes("try-restart")));
+    const removed = await box.run(["--uninstall"]);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.equal(await exists(installed), false);
+    assert.equal(await exists(p.unit), false);
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("install.sh on an ARMv6 CPU (Pi Zero W) installs the Node bundle", async () => {
+  const box = await sandbox();
+  try {
+    await fakeSystem(box, "armv6l", "armhf");
+    await fakeNode(box, "v18.20.4");
+    const { code, stderr } = await box.run(["--bundle", await writeBundle(box)]);
+    assert.equal(code, 0, stderr);
+    assert.match(await execStart(box.home), /node --max-semi-space-size=1 .*videorecorder\.mjs/);
+    assert.ok(await exists(join(box.home, ".local/lib/videorecorder/videorecorder.mjs")));
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("install.sh refuses a Node.js older than 18.19 with the command that fixes it", async () => {
+  const box = await sandbox();
+  try {
+    await fakeSystem(box, "armv7l", "armhf");
+    await fakeNode(box, "v18.12.1");
+    const { code, stderr } = await box.run(["--bundle", await writeBundle(box)]);
+    assert.equal(code, 1);
+    assert.match(stderr, /Node\.js v18\.12\.1 is too old: the recorder needs 18\.19 or later/);
+    assert.match(stderr, /Fix: sudo apt update && sudo apt install nodejs/);
+    assert.deepEqual(await listTree(box.home), [], "nothing installed");
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("install.sh installs nodejs with apt when there is no node", async () => {
+  const box = await sandbox();
+  try {
+    await fakeSystem(box, "armv6l", "armhf");
+    // apt-get (through the fake sudo) logs its arguments; its install puts a node on PATH.
+    const node = `#!/bin/sh\n[ "$1" = --version ] && echo v18.19.0\nexit 0\n`;
+    await fake(
+      box,
+      "apt-get",
+      `echo "apt-get $*" >> '${join(box.root, "calls.log")}'
+if [ "$1" = install ]; then printf '${node}' > '${box.fakeBin}/node'; chmod +x '${box.fakeBin}/node'; fi`,
+    );
+    // PATH without the host's node: the fakes, then only what the script itself needs.
+    const bundle = await writeBundle(box);
+    const dry = await box.run(["--bundle", bundle, "--dry-run"], INSTALL, undefined, true);
+    assert.equal(dry.code, 0, dry.stderr);
+    // sudo unless the test runs as root.
+    assert.match(dry.stdout, /^\[dry-run\] (sudo )?apt-get install -y nodejs$/m);
+    assert.ok(!(await box.takeCalls()).some((call) => call.startsWith("apt-get")));
+
+    const { code, stdout, stderr } = await box.run(["--bundle", bundle], INSTALL, undefined, true);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /Node\.js is not installed: installing it with apt/);
+    const calls = await box.takeCalls();
+    assert.ok(calls.includes("apt-get install -y nodejs"), calls.join("\n"));
+    assert.ok(calls.indexOf("apt-get update") < calls.indexOf("apt-get install -y nodejs"));
+    assert.match(await execStart(box.home), new RegExp(`^${box.fakeBin}/node `));
   } finally {
     await box.remove();
   }
