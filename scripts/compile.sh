@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Builds self-contained videorecorder binaries with `deno compile`, web/ embedded, and a
-# bundle per target to copy to the Pi (binary, install.sh, unit, example config, docs):
+# bundle per target to copy to the Pi (binary, install.sh, unit, example config, docs); target
+# "node" is the Node.js bundle for a 32-bit OS or a Pi Zero, where Deno does not run:
 #
-#   scripts/compile.sh [TARGET...]     default: aarch64-unknown-linux-gnu x86_64-unknown-linux-gnu
+#   scripts/compile.sh [TARGET...]     default: node aarch64-unknown-linux-gnu x86_64-unknown-linux-gnu
+#   scripts/compile.sh --node-only     only the Node.js bundle (needs no download)
 #   scripts/compile.sh --print-flags   the permission and unstable flags baked in, one a line
 #
-# Output: dist/videorecorder-TARGET and dist/videorecorder-TARGET.tar.gz (--out-dir DIR: in DIR).
+# Output: dist/videorecorder-TARGET and dist/videorecorder-TARGET.tar.gz; for node,
+# dist/videorecorder.mjs and dist/videorecorder-node.tar.gz (--out-dir DIR: in DIR).
 #
 # deno compile downloads the runtime it embeds ("denort") for each target. Where that
 # download is blocked, get denort-TARGET.zip of the same Deno version elsewhere, unzip it, and
@@ -32,14 +35,15 @@ FLAGS=(
   # A smaller young generation: peak RSS 91 -> 68 MB in the bench, no CPU cost seen.
   --v8-flags=--max-semi-space-size=1
 )
-ALL_TARGETS=(aarch64-unknown-linux-gnu x86_64-unknown-linux-gnu)
+ALL_TARGETS=(node aarch64-unknown-linux-gnu x86_64-unknown-linux-gnu)
 
 out_dir=dist
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --print-flags) printf '%s\n' "${FLAGS[@]}"; exit 0 ;;
-    -h | --help) sed -n '2,16s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,19s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    --node-only) targets+=(node) ;;
     --out-dir)
       [ $# -ge 2 ] || { echo "compile: --out-dir needs a directory" >&2; exit 2; }
       out_dir="$2"
@@ -58,9 +62,16 @@ for target in "${targets[@]}"; do
   esac
 done
 
+# The Deno targets; node is built by itself, first: it works offline.
+build_node=""
+deno_targets=()
+for target in "${targets[@]}"; do
+  if [ "$target" = node ]; then build_node=1; else deno_targets+=("$target"); fi
+done
+
 deno_version="$(deno --version | sed -n 's/^deno \([0-9][0-9.]*\).*/\1/p')"
 if [ -n "${DENORT_BIN:-}" ]; then
-  if [ ${#targets[@]} -ne 1 ]; then
+  if [ ${#deno_targets[@]} -ne 1 ]; then
     echo "compile: DENORT_BIN is the runtime of one target: name that target, e.g." >&2
     echo "  DENORT_BIN=$DENORT_BIN scripts/compile.sh aarch64-unknown-linux-gnu" >&2
     exit 2
@@ -69,11 +80,33 @@ if [ -n "${DENORT_BIN:-}" ]; then
     echo "compile: DENORT_BIN=$DENORT_BIN: no such file" >&2
     exit 2
   fi
-  echo "compile: using DENORT_BIN=$DENORT_BIN (it must be denort $deno_version for ${targets[0]})" >&2
+  echo "compile: using DENORT_BIN=$DENORT_BIN (it must be denort $deno_version for ${deno_targets[0]})" >&2
 fi
 
 mkdir -p "$out_dir"
-for target in "${targets[@]}"; do
+
+# Packs $2 and what install.sh needs beside it, flat in videorecorder/, as $1.
+pack() {
+  local archive="$1" program="$2" name="$3" kit
+  kit="$(mktemp -d)"
+  mkdir "$kit/videorecorder"
+  cp "$program" "$kit/videorecorder/$name"
+  cp scripts/install.sh deploy/videorecorder.service deploy/config.example.json \
+    docs/raspberry-pi.md "$kit/videorecorder/"
+  tar -czf "$archive" -C "$kit" videorecorder
+  rm -rf "$kit"
+  echo "compile: $archive" >&2
+}
+
+if [ -n "$build_node" ]; then
+  # All code, Hono and the page in one file for Node.js >= 18.19 (scripts/bundle.ts).
+  echo "compile: $out_dir/videorecorder.mjs" >&2
+  deno run --allow-all scripts/bundle.ts src/node_main.ts "$out_dir/videorecorder.mjs" ||
+    { echo "compile: the Node.js bundle failed (see above)" >&2; exit 1; }
+  pack "$out_dir/videorecorder-node.tar.gz" "$out_dir/videorecorder.mjs" videorecorder.mjs
+fi
+
+for target in "${deno_targets[@]}"; do
   out="$out_dir/videorecorder-$target"
   echo "compile: $out" >&2
   log="$(mktemp)"
@@ -102,12 +135,5 @@ EOF
   rm -f "$log"
 
   # The bundle: everything install.sh needs, flat in one directory.
-  bundle="$(mktemp -d)"
-  mkdir "$bundle/videorecorder"
-  cp "$out" "$bundle/videorecorder/videorecorder"
-  cp scripts/install.sh deploy/videorecorder.service deploy/config.example.json \
-    docs/raspberry-pi.md "$bundle/videorecorder/"
-  tar -czf "$out.tar.gz" -C "$bundle" videorecorder
-  rm -rf "$bundle"
-  echo "compile: $out.tar.gz" >&2
+  pack "$out.tar.gz" "$out" videorecorder
 done

@@ -110,3 +110,61 @@ Deno.test("compile.sh with DENORT_BIN builds the binary and a bundle install.sh 
     await Deno.remove(out, { recursive: true });
   }
 });
+
+Deno.test("compile.sh --node-only writes the Node bundle and a videorecorder-node.tar.gz that runs on node", async () => {
+  const out = await Deno.makeTempDir({ prefix: "compile_" });
+  try {
+    // No proxy that refuses here: on a clean machine deno info fetches hono from npm first.
+    const { code, stderr } = await compile(["--out-dir", out, "--node-only"]);
+    assert.equal(code, 0, stderr);
+    assert.ok(!stderr.includes("denort"), "no Deno target was built");
+    const archive = join(out, "videorecorder-node.tar.gz");
+    const listing = new TextDecoder().decode(
+      (await new Deno.Command("tar", { args: ["-tzf", archive] }).output()).stdout,
+    );
+    assert.deepEqual(listing.trim().split("\n").sort(), [
+      "videorecorder/",
+      "videorecorder/config.example.json",
+      "videorecorder/install.sh",
+      "videorecorder/raspberry-pi.md",
+      "videorecorder/videorecorder.mjs",
+      "videorecorder/videorecorder.service",
+    ]);
+
+    const unpacked = join(out, "unpacked");
+    await Deno.mkdir(unpacked);
+    const untar = await new Deno.Command("tar", { args: ["-xzf", archive, "-C", unpacked] })
+      .output();
+    assert.ok(untar.success);
+    const kit = join(unpacked, "videorecorder");
+    assert.equal(
+      await Deno.readTextFile(join(kit, "videorecorder.mjs")),
+      await Deno.readTextFile(join(out, "videorecorder.mjs")),
+    );
+    assert.equal(
+      await Deno.readTextFile(join(kit, "install.sh")),
+      await Deno.readTextFile(new URL("../../scripts/install.sh", import.meta.url)),
+    );
+
+    // The unpacked bundle runs alone: node, no node_modules, from a directory of its own.
+    const help = await new Deno.Command("node", {
+      args: [join(kit, "videorecorder.mjs"), "--help"],
+      cwd: kit,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(help.stdout);
+    assert.equal(help.code, 0, new TextDecoder().decode(help.stderr));
+    assert.match(stdout, /--codec CODEC/);
+    assert.match(stdout, /--preview-fps RATE/);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("compile.sh refuses DENORT_BIN with only the node target", async () => {
+  const { code, stderr } = await compile(["node"], { DENORT_BIN: Deno.execPath() });
+  assert.equal(code, 2);
+  assert.match(stderr, /DENORT_BIN is the runtime of one target/);
+});
