@@ -158,6 +158,33 @@ Deno.test("compile.sh --node-only writes the Node bundle and a videorecorder-nod
     assert.equal(help.code, 0, new TextDecoder().decode(help.stderr));
     assert.match(stdout, /--codec CODEC/);
     assert.match(stdout, /--preview-fps RATE/);
+
+    // The kit's install.sh finds the bundle beside it and checks it on this real node
+    // (systemctl, loginctl and sudo are stand-ins: no user manager runs here).
+    const home = join(out, "home");
+    const fakes = join(out, "fake-bin");
+    await Deno.mkdir(home);
+    await Deno.mkdir(fakes);
+    for (const name of ["systemctl", "loginctl", "sudo"]) {
+      const body = name === "sudo" ? 'exec "$@"' : "exit 0";
+      await Deno.writeTextFile(join(fakes, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    }
+    const install = await new Deno.Command("bash", {
+      args: [join(kit, "install.sh"), "--runtime", "node"],
+      cwd: home,
+      clearEnv: true,
+      env: { HOME: home, PATH: `${fakes}:${Deno.env.get("PATH")}`, LANG: "C.UTF-8" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(install.code, 0, new TextDecoder().decode(install.stderr));
+    const installed = join(home, ".local/lib/videorecorder/videorecorder.mjs");
+    assert.equal(
+      await Deno.readTextFile(installed),
+      await Deno.readTextFile(join(kit, "videorecorder.mjs")),
+    );
+    const unit = await Deno.readTextFile(join(home, ".config/systemd/user/videorecorder.service"));
+    assert.match(unit, /^ExecStart=\/\S+\/node --max-semi-space-size=1 %h\/\.local\/lib\//m);
   } finally {
     await Deno.remove(out, { recursive: true });
   }
