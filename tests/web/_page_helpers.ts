@@ -1,8 +1,31 @@
 /** Helpers for the control-page tests: the real program in a child process, page probes. */
 import type { Page } from "../_playwright.ts";
 import { waitFor } from "../_helpers.ts";
+import { bundle } from "../../scripts/bundle.ts";
 
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
+
+/**
+ * `VIDEORECORDER_TEST_RUNTIME=node` runs the program under test as the Node bundle on the
+ * host's `node` (built once per test file into a temporary directory), as tests/mod_test.ts
+ * does, so a regression on Node fails these tests too.
+ */
+const ON_NODE = Deno.env.get("VIDEORECORDER_TEST_RUNTIME") === "node";
+
+let bundled: Promise<string> | undefined;
+
+/** The command that runs the program, up to its own flags. */
+function recorderCommand(): Promise<string[]> {
+  if (!ON_NODE) return Promise.resolve([Deno.execPath(), "run", "--allow-all", MOD]);
+  bundled ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "page_test_node_" });
+    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+    const file = `${dir}/videorecorder.mjs`;
+    await bundle(new URL("../../src/node_main.ts", import.meta.url).pathname, file);
+    return file;
+  })();
+  return bundled.then((file) => ["node", file]);
+}
 
 /** Options for {@linkcode startRecorder}. */
 export interface StartRecorderOptions {
@@ -41,11 +64,10 @@ export async function startRecorder(
   options: StartRecorderOptions = {},
 ): Promise<RunningRecorder> {
   const noAuth = (await supportsNoAuth()) ? ["--no-auth"] : [];
-  const child = new Deno.Command(Deno.execPath(), {
+  const [program, ...programArgs] = await recorderCommand();
+  const child = new Deno.Command(program, {
     args: [
-      "run",
-      "--allow-all",
-      MOD,
+      ...programArgs,
       "--host",
       "127.0.0.1",
       "--port",
@@ -67,7 +89,7 @@ export async function startRecorder(
   const url = await waitFor(
     "the URL",
     () => {
-      if (exited) throw new Error(`mod.ts exited before listening; stderr:\n${log}`);
+      if (exited) throw new Error(`${program} exited before listening; stderr:\n${log}`);
       return /Open (http:\/\/\S+?)\/?\s/.exec(log)?.[1];
     },
     options.timeoutMs ?? 20_000,
@@ -121,10 +143,9 @@ let noAuthFlag: Promise<boolean> | undefined;
 
 /** Whether this version of mod.ts has `--no-auth` (it lists it in `--help`). */
 function supportsNoAuth(): Promise<boolean> {
-  return noAuthFlag ??= new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MOD, "--help"],
-    env: { NO_COLOR: "1" },
-  }).output().then((output) => new TextDecoder().decode(output.stdout).includes("--no-auth"));
+  return noAuthFlag ??= recorderCommand().then(([program, ...args]) =>
+    new Deno.Command(program, { args: [...args, "--help"], env: { NO_COLOR: "1" } }).output()
+  ).then((output) => new TextDecoder().decode(output.stdout).includes("--no-auth"));
 }
 
 /** Waits until `expression` (page code, as a string) is truthy in the page. */
