@@ -23,6 +23,13 @@ export interface ProcMemory {
   vmRss: number;
   /** Peak resident set size ("high water mark"). */
   vmHwm: number;
+  /**
+   * Of VmRSS now: anonymous memory (heap, buffers: what the process really costs), and pages of
+   * files (the executable and libraries, shared with other processes and dropped under memory
+   * pressure rather than swapped).
+   */
+  rssAnon: number;
+  rssFile: number;
 }
 
 /**
@@ -83,7 +90,12 @@ export async function readProcMemory(pid: number): Promise<ProcMemory> {
     if (!match) throw new TypeError(`Cannot find ${key} in /proc/${pid}/status`);
     return Number(match[1]);
   };
-  return { vmRss: kib("VmRSS"), vmHwm: kib("VmHWM") };
+  return {
+    vmRss: kib("VmRSS"),
+    vmHwm: kib("VmHWM"),
+    rssAnon: kib("RssAnon"),
+    rssFile: kib("RssFile"),
+  };
 }
 
 /**

@@ -85,7 +85,8 @@ Options:
   --runtime RUNTIME   deno (default), or node (also: both): the app runs on Deno and then,
                       in the same bench run, as the Node bundle on the host's node; printed
                       side by side (mjpeg only)
-  --node-flags FLAGS  flags for node, space-separated (default: "${DEFAULT_NODE_FLAGS}")
+  --node-flags=FLAGS  flags for node, space-separated, after "=" as they start with a dash
+                      (default: "${DEFAULT_NODE_FLAGS}")
   --json              also print the results as one JSON object at the end
   -h, --help          show this help and exit
 
@@ -200,6 +201,9 @@ interface OursResult {
   /** Deno's threads going to sleep per frame after start-up: roughly, event-loop wakeups. */
   denoSleepsPerFrame: number;
   peakRssMb: number;
+  /** RssAnon and RssFile just before SIGTERM (see ProcMemory). */
+  rssAnonMb: number;
+  rssFileMb: number;
   viewerFrames: number[];
   cameraFrames: number;
   recorderFrames: number;
@@ -926,6 +930,8 @@ async function runOurs(
     denoStartupCpuMs: (startupCpu.utime + startupCpu.stime) * 1000 / ticks,
     denoSleepsPerFrame: (switches.voluntary - app.startupSwitches.voluntary) / clip.frames,
     peakRssMb: memory.vmHwm / 1024,
+    rssAnonMb: memory.rssAnon / 1024,
+    rssFileMb: memory.rssFile / 1024,
     viewerFrames: viewers.map((viewer) => viewer.frames),
     cameraFrames: last.camera.frames,
     recorderFrames: last.recorder.frames,
@@ -1336,6 +1342,11 @@ function printReport(report: {
     ],
     [`peak RSS MB (${alone} VmHWM)`, "-", ...column((o) => o.peakRssMb.toFixed(1))],
     [
+      "RSS MB at the end: anon + files",
+      "-",
+      ...column((o) => `${o.rssAnonMb.toFixed(1)} + ${o.rssFileMb.toFixed(1)}`),
+    ],
+    [
       "frames recorded (ffprobe)",
       `${lower.framesRecorded}/${n}`,
       ...column((o) => `${o.framesRecorded}/${n}`),
@@ -1347,6 +1358,11 @@ function printReport(report: {
   for (const [label, a, ...b] of rows) {
     lines.push(`${label.padEnd(34)}${a.padStart(12)}${b.map((x) => x.padStart(20)).join("")}`);
   }
+  lines.push(
+    "",
+    "RSS files: pages of the runtime's executable and libraries, clean and shared, which the " +
+      "kernel drops under memory pressure; anon: heap and buffers, what the app really holds.",
+  );
   for (const { runtime, ours } of runs) {
     const name = runtime.label;
     const ratioAfterStartup = (ours.cpuMs - ours.denoStartupCpuMs) / lower.cpuMs;
