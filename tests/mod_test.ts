@@ -18,7 +18,9 @@ const RECORDER: string[] = ON_NODE
   : [Deno.execPath(), "run", "--allow-all", MOD];
 
 async function bundledApp(): Promise<string> {
-  const file = join(await Deno.makeTempDir({ prefix: "mod_test_node_" }), "videorecorder.mjs");
+  const dir = await Deno.makeTempDir({ prefix: "mod_test_node_" });
+  globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+  const file = join(dir, "videorecorder.mjs");
   await bundle(new URL("../src/node_main.ts", import.meta.url).pathname, file);
   return file;
 }
