@@ -52,7 +52,7 @@ export async function makeJpegs(
 }
 
 /** Splits ffmpeg's MJPEG output at each SOI; only for known-good ffmpeg output. */
-function splitAtSoi(bytes: Uint8Array): Uint8Array[] {
+export function splitAtSoi(bytes: Uint8Array): Uint8Array[] {
   const starts: number[] = [];
   for (let i = 0; i + 2 < bytes.length; i++) {
     if (bytes[i] === 0xff && bytes[i + 1] === 0xd8 && bytes[i + 2] === 0xff) starts.push(i);

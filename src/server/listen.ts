@@ -277,18 +277,20 @@ interface Relay {
   closed: boolean;
 }
 
-/** Options for {@linkcode ConnectionGuard}. */
-interface ConnectionGuardOptions {
-  host: string;
-  port: number;
-  maxConnections?: number;
-  maxConnectionsPerClient?: number;
-  headerTimeoutMs?: number;
-  idleTimeoutMs?: number;
-  retryMinMs?: number;
-  retryMaxMs?: number;
-  log: (message: string) => void;
-}
+/** Options for {@linkcode ConnectionGuard}: the listen options it enforces, and where to log. */
+type ConnectionGuardOptions =
+  & Pick<
+    ListenOptions,
+    | "host"
+    | "port"
+    | "maxConnections"
+    | "maxConnectionsPerClient"
+    | "headerTimeoutMs"
+    | "idleTimeoutMs"
+    | "retryMinMs"
+    | "retryMaxMs"
+  >
+  & { log: (message: string) => void };
 
 const HEAD_END = [13, 10, 13, 10];
 const ACCEPTS_PER_SECOND = 200;

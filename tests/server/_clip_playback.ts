@@ -1,6 +1,6 @@
 /** Helpers for the clip playback tests: real clips (closed and growing) and multipart parts. */
 import { join } from "node:path";
-import { run } from "../_helpers.ts";
+import { run, splitAtSoi } from "../_helpers.ts";
 import { segmenterArgv } from "../../src/recorder/segmenter_argv.ts";
 
 /** Frames per second of the test clips. */
@@ -42,11 +42,7 @@ export async function clipFrames(path: string): Promise<Uint8Array[]> {
     "mjpeg",
     "-",
   ]);
-  const starts: number[] = [];
-  for (let i = 0; i + 2 < bytes.length; i++) {
-    if (bytes[i] === 0xff && bytes[i + 1] === 0xd8 && bytes[i + 2] === 0xff) starts.push(i);
-  }
-  return starts.map((start, i) => bytes.slice(start, starts[i + 1] ?? bytes.length));
+  return splitAtSoi(bytes);
 }
 
 /** Index of `jpeg` among `frames` (byte for byte), or -1. */
