@@ -207,6 +207,8 @@ export async function makeWorkspace(settings: Record<string, unknown>) {
     dir,
     output: `${dir}/recordings`,
     config,
+    /** `--output` and `--config` for {@linkcode startRecorder}: the recorder of this workspace. */
+    args: ["--output", `${dir}/recordings`, "--config", config],
     async [Symbol.asyncDispose]() {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },

@@ -105,10 +105,7 @@ Deno.test("Control page live view stays under 1.5 s old through a 2 Mbit/s link,
     "--source",
     "test",
     "--no-record",
-    "--output",
-    workspace.output,
-    "--config",
-    workspace.config,
+    ...workspace.args,
   ]);
   const proxy = throttlingProxy(recorder.port, 250_000); // 2 Mbit/s
   try {

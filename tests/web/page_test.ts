@@ -70,10 +70,7 @@ Deno.test("Control page in Chromium: live view, recording, clips, settings error
   await using recorder = await startRecorder([
     "--source",
     "test",
-    "--output",
-    workspace.output,
-    "--config",
-    workspace.config,
+    ...workspace.args,
   ]);
   await using browser = await launchBrowser();
   const context = await browser.newContext({ viewport: { width: 360, height: 740 } });
@@ -407,7 +404,7 @@ Deno.test("Control page in Chromium: live view, recording, clips, settings error
 
 Deno.test("Control page saves a setting that survives a restart, and reconnects by itself", async () => {
   await using workspace = await makeWorkspace(SMALL);
-  const args = ["--source", "test", "--output", workspace.output, "--config", workspace.config];
+  const args = ["--source", "test", ...workspace.args];
   await using first = await startRecorder(args);
   assert.match(first.log, /in 2 s clips/);
   await using browser = await launchBrowser();
@@ -471,10 +468,7 @@ Deno.test("Control page sets the recorder's clock from the phone when it is more
     "--source",
     "test",
     "--no-record",
-    "--output",
-    workspace.output,
-    "--config",
-    workspace.config,
+    ...workspace.args,
   ]);
   await using browser = await launchBrowser();
   /** Every POST to /api/clock the pages make. */
@@ -528,7 +522,7 @@ Deno.test("Control page plays an H.264 clip in <video> and shows the decoded liv
   });
   // The fake rpicam-vid is found first: auto picks the Pi camera, and H.264 for it.
   await using recorder = await startRecorder(
-    ["--output", workspace.output, "--config", workspace.config],
+    workspace.args,
     { env: { PATH: `${FAKE_BIN}:${Deno.env.get("PATH")}` } },
   );
   assert.match(recorder.log, /H\.264/);

@@ -90,10 +90,7 @@ Deno.test("Clip player in Chromium plays, pauses, seeks and shows the position o
   await using recorder = await startRecorder([
     "--source",
     "test",
-    "--output",
-    workspace.output,
-    "--config",
-    workspace.config,
+    ...workspace.args,
   ]);
   await using browser = await launchBrowser();
   const page = await browser.newPage({ viewport: { width: 360, height: 740 } });

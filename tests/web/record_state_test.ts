@@ -70,10 +70,7 @@ Deno.test("Control page says the recorder is unreachable with the last contact w
   await using recorder = await startRecorder([
     "--source",
     "test",
-    "--output",
-    workspace.output,
-    "--config",
-    workspace.config,
+    ...workspace.args,
   ]);
   const { browser, page } = await openPage(recorder);
   await using _browser = browser;
@@ -124,10 +121,7 @@ Deno.test("Control page shows a camera that cannot start, with its own message, 
     "command",
     "--command",
     "sh -c 'echo boom >&2; exit 1'",
-    "--output",
-    workspace.output,
-    "--config",
-    workspace.config,
+    ...workspace.args,
   ]);
   const { browser, page } = await openPage(recorder);
   await using _browser = browser;
@@ -158,10 +152,7 @@ Deno.test("Control page stops showing REC when the camera fails after recording,
     "command",
     "--command",
     command,
-    "--output",
-    workspace.output,
-    "--config",
-    workspace.config,
+    ...workspace.args,
   ]);
   const { browser, page } = await openPage(recorder);
   await using _browser = browser;
@@ -198,10 +189,7 @@ Deno.test({
       await using recorder = await startRecorder([
         "--source",
         "test",
-        "--output",
-        workspace.output,
-        "--config",
-        workspace.config,
+        ...workspace.args,
       ]);
       const { browser, page } = await openPage(recorder);
       await using _browser = browser;

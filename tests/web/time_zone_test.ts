@@ -37,7 +37,7 @@ async function closedClips(output: string, fromSeq: number): Promise<string[]> {
 Deno.test("Time zone: names, burned-in clock and page use the phone's zone, or the one set", async (t) => {
   await using workspace = await makeWorkspace({ width: 320, height: 240, fps: 10, segment: 2 });
   await using recorder = await startRecorder(
-    ["--source", "test", "--output", workspace.output, "--config", workspace.config],
+    ["--source", "test", ...workspace.args],
     { env: { TZ: "UTC" } },
   );
   await using browser = await launchBrowser();
