@@ -76,8 +76,12 @@ Deno.test("Dashcam keeps live view and resumes recording when the card comes bac
   const away = `${t.output}.away`;
   await Deno.rename(t.output, away);
   await waitFor(
-    "the recorder to report the missing folder",
-    () => /No such file or directory/.test(t.dashcam.recorder.status().stderr.join("\n")),
+    "the recorder or the storage check to report the missing folder",
+    () => {
+      // Whichever notices first: ffmpeg opening the next clip, or the storage check's probe.
+      const { recorder, storage } = t.dashcam.status();
+      return /No such file or directory/.test([...recorder.stderr, storage.reason].join("\n"));
+    },
     15_000,
   );
   const frames = t.dashcam.camera.status().frames;
