@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what videorecorder needs and is missing: ffmpeg (Debian package) and Deno 2 (from
 # npm, since Deno's own download host may be unreachable). With --dev, also what the tests
-# need: Debian's Chromium (browser tests). Idempotent; quiet when all is there.
+# need: Debian's Chromium (browser tests), tesseract, gpsd and rclone. Idempotent; quiet when
+# all is there.
 set -euo pipefail
 dev=""
 [ "${1:-}" = "--dev" ] && dev=1
@@ -38,6 +39,16 @@ fi
 # systemd-analyze (unit file test) and systemd-notify (the notifier's fallback).
 if [ -n "$dev" ] && ! command -v systemd-analyze >/dev/null; then
   apt_install systemd
+fi
+# Test-only tools from Debian: tesseract (reads the burned-in clock back from a recorded frame),
+# gpsd and gpsfake (a real GPS daemon replaying an NMEA log), rclone (archive target servers).
+if [ -n "$dev" ]; then
+  missing=()
+  command -v tesseract >/dev/null || missing+=(tesseract-ocr tesseract-ocr-eng)
+  command -v gpsd >/dev/null || missing+=(gpsd)
+  command -v gpsfake >/dev/null || missing+=(gpsd-clients python3-gps)
+  command -v rclone >/dev/null || missing+=(rclone)
+  if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
 fi
 
 deno_major() { deno --version 2>/dev/null | sed -n 's/^deno \([0-9]*\)\..*/\1/p'; }
