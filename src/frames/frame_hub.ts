@@ -57,6 +57,9 @@ export interface FrameConsumer {
  *
  * @example
  * ```ts
+ * import type { Frame } from "./frame.ts";
+ * declare const frame: Frame;
+ *
  * const hub = new FrameHub();
  * const viewer = hub.newest();
  * hub.publish(frame);

@@ -56,6 +56,10 @@ const NAL_AUD = 9;
  *
  * @example
  * ```ts
+ * import type { FrameHub } from "./frame_hub.ts";
+ * declare const child: { stdout: ReadableStream<Uint8Array> };
+ * declare const hub: FrameHub;
+ *
  * const units = new H264AccessUnitStream();
  * for await (const frame of child.stdout.pipeThrough(units)) hub.publish(frame);
  * console.log(units.info); // { profileIdc: 100, levelIdc: 41, width: 1920, height: 1080 }

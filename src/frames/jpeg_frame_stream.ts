@@ -40,6 +40,10 @@ const SOS = 0xda;
  *
  * @example
  * ```ts
+ * import type { FrameHub } from "./frame_hub.ts";
+ * declare const child: { stdout: ReadableStream<Uint8Array> };
+ * declare const hub: FrameHub;
+ *
  * const frames = child.stdout.pipeThrough(new JpegFrameStream());
  * for await (const frame of frames) hub.publish(frame);
  * ```

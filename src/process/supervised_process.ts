@@ -82,6 +82,8 @@ export interface ProcessStatus {
  *
  * @example
  * ```ts
+ * declare function use(chunk: Uint8Array): void;
+ *
  * const camera = new SupervisedProcess({
  *   name: "camera",
  *   argv: () => ["rpicam-vid", "-t", "0", "-o", "-"],

@@ -25,6 +25,10 @@ import { parseSps } from "../frames/h264_access_unit_stream.ts";
  *
  * @example
  * ```ts
+ * import type { Frame } from "../frames/frame.ts";
+ * declare const frame: Frame;
+ * declare const stdin: WritableStreamDefaultWriter<Uint8Array>;
+ *
  * const matroska = new MatroskaStream("mjpeg");
  * for (const chunk of matroska.write(frame)) await stdin.write(chunk);
  * ```

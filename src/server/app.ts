@@ -53,6 +53,10 @@ const WEB_FILES: Record<string, [file: string, type: string]> = {
  *
  * @example
  * ```ts
+ * import type { Dashcam } from "../dashcam.ts";
+ * declare const dashcam: Dashcam;
+ * declare const configFile: string;
+ *
  * const app = createApp({ dashcam, startedAt: Date.now(), credentials: null, configFile });
  * const res = await app.request("/api/status");
  * ```

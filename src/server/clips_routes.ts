@@ -41,7 +41,15 @@ const CONTENT_TYPES: Record<string, string> = {
  *
  * @example
  * ```ts
- * app.route("/api/clips", clipsRoutes({ store, currentSeq: () => recorder.status().current?.seq ?? null }));
+ * import { Hono } from "@hono/hono";
+ * import type { ClipStore } from "../storage/clip_store.ts";
+ * import type { SegmentRecorder } from "../recorder/segment_recorder.ts";
+ * declare const store: ClipStore;
+ * declare const recorder: SegmentRecorder;
+ *
+ * const app = new Hono();
+ * const currentSeq = () => recorder.status().current?.seq ?? null;
+ * app.route("/api/clips", clipsRoutes({ store, currentSeq }));
  * ```
  */
 export function clipsRoutes(options: ClipsRoutesOptions): Hono {

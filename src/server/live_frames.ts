@@ -66,6 +66,11 @@ interface PacedViewer {
  *
  * @example
  * ```ts
+ * import { Hono } from "@hono/hono";
+ * import type { Dashcam } from "../dashcam.ts";
+ * declare const dashcam: Dashcam;
+ *
+ * const app = new Hono();
  * const live = new LiveFrames(() => dashcam.live.hub);
  * app.get("/live/frame.jpg", (c) => live.response(LiveFrames.query(c.req.raw)));
  * ```

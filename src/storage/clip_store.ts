@@ -176,6 +176,10 @@ interface Probe {
  *
  * @example
  * ```ts
+ * import { parseByteSize } from "./byte_size.ts";
+ * import type { SegmentRecorder } from "../recorder/segment_recorder.ts";
+ * declare const recorder: SegmentRecorder;
+ *
  * const store = await ClipStore.open("/media/pi/REMOVABLE/output");
  * const clips = await store.list(); // newest first
  * await store.lockEvent(recorder.status().current!.seq);

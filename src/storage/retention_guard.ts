@@ -71,6 +71,12 @@ const PROBE_BLOCK = new Uint8Array(4096);
  *
  * @example
  * ```ts
+ * import { parseByteSize, parseFreeSpaceFloor } from "./byte_size.ts";
+ * import type { ClipStore } from "./clip_store.ts";
+ * import type { SegmentRecorder } from "../recorder/segment_recorder.ts";
+ * declare const store: ClipStore;
+ * declare const recorder: SegmentRecorder;
+ *
  * const guard = new RetentionGuard(store, {
  *   limits: { maxBytes: parseByteSize("20G"), minFree: parseFreeSpaceFloor("10%") },
  *   onBlocked: (plan) => void recorder.stop(),

@@ -66,6 +66,8 @@ export interface RetentionPlan {
  *
  * @example
  * ```ts
+ * import { parseByteSize } from "./byte_size.ts";
+ *
  * const plan = planRetention({
  *   clips: [{ id: "000001_20261130-111627", seq: 1, size: 5e9, locked: false, recording: false }],
  *   limits: { maxBytes: parseByteSize("20G"), minFree: { percent: 10 } },
