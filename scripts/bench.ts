@@ -35,7 +35,7 @@
 import { parseArgs } from "node:util";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEFAULTS } from "../src/config.ts";
+import { DEFAULTS } from "../src/config/mod.ts";
 import { segmenterArgv } from "../src/recorder/segmenter_argv.ts";
 import { bundle } from "./bundle.ts";
 import {

@@ -6,7 +6,7 @@ import { type ResolvedSource, resolveSource, type SystemProbe } from "./camera/d
 import { H264Preview, type PreviewStatus } from "./camera/h264_preview.ts";
 import { type ClockStatus, RecorderClock } from "./clock.ts";
 import { type RecordState, RecordStateTracker } from "./record_state.ts";
-import type { Config } from "./config.ts";
+import { type Config, type Part, PART_SETTINGS, PARTS } from "./config/mod.ts";
 import { FrameHub } from "./frames/frame_hub.ts";
 import type { Frame } from "./frames/frame.ts";
 import { type RecorderStatus, SegmentRecorder } from "./recorder/segment_recorder.ts";
@@ -16,31 +16,7 @@ import { ClipStore } from "./storage/clip_store.ts";
 import { RetentionGuard, type RetentionStatus } from "./storage/retention_guard.ts";
 import type { RetentionLimits } from "./storage/retention_policy.ts";
 
-/** A part of the recorder that a settings change may restart. */
-export type Part = "camera" | "recorder" | "preview" | "storage" | "clock";
-
-/** The settings each part is built from. */
-const PARTS: Readonly<Record<Part, readonly (keyof Config)[]>> = {
-  camera: [
-    "source",
-    "command",
-    "device",
-    "width",
-    "height",
-    "fps",
-    "quality",
-    "codec",
-    "bitrate",
-    "intra",
-    "profile",
-    "level",
-  ],
-  recorder: ["segment", "output"],
-  preview: ["previewWidth", "previewHeight", "previewFps"],
-  storage: ["maxStorage", "minFree"],
-  // The zone: clip names read it at each close; a burned-in clock needs a camera restart.
-  clock: ["timezone"],
-};
+export type { Part } from "./config/mod.ts";
 
 /** Where live JPEGs come from: the camera's hub (MJPEG) or the on-demand decoder (H.264). */
 export interface LiveView {
@@ -192,8 +168,9 @@ export class Dashcam {
   applySettings(changes: Partial<Config>): Promise<Part[]> {
     return this.#serial(async () => {
       const next = Object.freeze({ ...this.#config, ...changes });
-      const changed = (part: Part) => PARTS[part].some((key) => next[key] !== this.#config[key]);
-      const parts = (Object.keys(PARTS) as Part[]).filter(changed);
+      const changed = (part: Part) =>
+        PART_SETTINGS[part].some((key) => next[key] !== this.#config[key]);
+      const parts: Part[] = PARTS.filter(changed);
       if (parts.includes("camera")) {
         parts.push("recorder", "preview");
         // Resolved before anything stops: a camera the system cannot give changes nothing.

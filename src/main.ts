@@ -14,7 +14,7 @@ import {
   HELP,
   loadConfig,
   parseCommandLine,
-} from "./config.ts";
+} from "./config/mod.ts";
 import { Dashcam } from "./dashcam.ts";
 import { PiHealthReader, piHealthReport } from "./health/pi_health.ts";
 import { createApp } from "./server/app.ts";

@@ -9,7 +9,7 @@ import {
   loadConfig,
   parseCommandLine,
   validateSettings,
-} from "../src/config.ts";
+} from "../src/config/mod.ts";
 
 /** Runs `fn` in a fresh temp dir that is removed afterwards. */
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {

@@ -1,7 +1,7 @@
 /** The running recorder as a whole: real camera (test pattern), real ffmpeg, real files. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadConfig, parseCommandLine } from "../src/config.ts";
+import { loadConfig, parseCommandLine } from "../src/config/mod.ts";
 import { Dashcam } from "../src/dashcam.ts";
 import { parseClipName } from "../src/storage/clip_name.ts";
 import { probeClip, waitFor } from "./_helpers.ts";

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadConfig, parseCommandLine } from "../src/config.ts";
+import { loadConfig, parseCommandLine } from "../src/config/mod.ts";
 import { Dashcam } from "../src/dashcam.ts";
 import {
   describeRecordState,

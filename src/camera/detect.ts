@@ -21,7 +21,7 @@ import {
   testPatternArgv,
   v4l2Argv,
 } from "./argv.ts";
-import type { SourceKind } from "../config.ts";
+import type { SourceKind } from "../config/mod.ts";
 
 export type { SourceKind };
 

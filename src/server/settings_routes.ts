@@ -5,7 +5,7 @@ import {
   EDITABLE_SETTINGS,
   saveSettings,
   validateSettings,
-} from "../config.ts";
+} from "../config/mod.ts";
 import type { Part } from "../dashcam.ts";
 import { messageOf } from "../errors.ts";
 

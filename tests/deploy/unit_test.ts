@@ -1,7 +1,7 @@
 /** deploy/videorecorder.service as systemd reads it, and the example config as the app reads it. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadConfig, parseCommandLine } from "../../src/config.ts";
+import { loadConfig, parseCommandLine } from "../../src/config/mod.ts";
 
 const UNIT = new URL("../../deploy/videorecorder.service", import.meta.url).pathname;
 const EXAMPLE = new URL("../../deploy/config.example.json", import.meta.url).pathname;

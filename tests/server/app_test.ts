@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadConfig, parseCommandLine } from "../../src/config.ts";
+import { loadConfig, parseCommandLine } from "../../src/config/mod.ts";
 import { Dashcam } from "../../src/dashcam.ts";
 import { createApp } from "../../src/server/app.ts";
 import { makeJpegs } from "../_helpers.ts";
@@ -105,6 +105,19 @@ Deno.test("GET / serves the control page and its assets", async () => {
     assert.match(asset.headers.get("content-type")!, type as RegExp);
     await asset.body?.cancel();
   }
+  // Every module of the page, served from web/js/ with no list to keep.
+  const modules = [...Deno.readDirSync(new URL("../../web/js", import.meta.url))]
+    .map((entry) => entry.name).filter((name) => name.endsWith(".js"));
+  assert.ok(modules.length > 5, `${modules}`);
+  for (const name of modules) {
+    const asset = await t.app.request(`/js/${name}`);
+    assert.equal(asset.status, 200, name);
+    assert.match(asset.headers.get("content-type")!, /^text\/javascript/);
+    assert.match(await asset.text(), /^\/\/ @ts-check/);
+  }
+  const missing = await t.json("/js/nope.js");
+  assert.deepEqual(missing, { status: 404, body: { error: "Not found: GET /js/nope.js" } });
+  assert.equal((await t.json("/js/..%2Fapp.js")).status, 404);
 });
 
 Deno.test("POST /api/clock sets the recorder's time from the phone", async () => {

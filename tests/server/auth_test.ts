@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Hono } from "@hono/hono";
-import { configDirectory } from "../../src/config.ts";
+import { configDirectory } from "../../src/config/mod.ts";
 import {
   knownHostOnly,
   requireCredentials,

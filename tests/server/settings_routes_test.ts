@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type Config, DEFAULTS } from "../../src/config.ts";
+import { type Config, DEFAULTS } from "../../src/config/mod.ts";
 import { settingsRoutes } from "../../src/server/settings_routes.ts";
 
 /** The settings routes over a plain config, recording what was applied. */

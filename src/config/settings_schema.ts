@@ -1,0 +1,423 @@
+/**
+ * The settings, one row each: the single source of the `Config` type, the defaults, the
+ * command-line flags and `--help`, validation of flags, the config file and the page, what
+ * restarts when a setting changes, and the schema `GET /api/settings` sends the page.
+ *
+ * @module
+ */
+
+import { isTimeZone } from "../clock.ts";
+import { parseByteSize, parseFreeSpaceFloor } from "../storage/byte_size.ts";
+
+/**
+ * A part of the recorder that a settings change may restart, in the order they are
+ * restarted and reported.
+ */
+export const PARTS = ["camera", "recorder", "preview", "storage", "clock"] as const;
+
+/** A part of the recorder that a settings change may restart. */
+export type Part = typeof PARTS[number];
+
+/** What every row may say, whatever its type. */
+interface SettingRowBase {
+  /**
+   * The `--help` line. `{range}` becomes the range ("16 to 7680", "above 0 and at most 120")
+   * and `{choices}` the choices ("auto, mjpeg or h264"); " (default: …)" is appended.
+   */
+  help: string;
+  /** The value's name in `--help`: `--width PIXELS`. */
+  arg?: string;
+  /** A one-letter alias: `-f` for `--output`. */
+  short?: string;
+  /** What `--help` says instead of the default value: "the phone's". */
+  defaultText?: string;
+  /** The part restarted when this setting changes while running. */
+  restarts?: Part;
+  /**
+   * Set when the control page may change the setting: its label there and, for numbers,
+   * the unit. Errors for the page use these words ("Clip length must be from 1 to 3600
+   * seconds"), `must` replacing the derived "must be …" part when given.
+   */
+  page?: { label: string; unit?: string; must?: string };
+  /** Never sent to the page (a password). */
+  secret?: boolean;
+}
+
+/** A number: from `min` (or above it) to `max`. */
+export interface NumberRow extends SettingRowBase {
+  type: "number";
+  min: number;
+  max: number;
+  /** Only whole numbers. */
+  integer?: boolean;
+  /** `min` itself is refused: "above 0". */
+  aboveMin?: boolean;
+  default?: number;
+  /** What a valid value looks like when the range alone does not say it. */
+  expected?: string;
+  /** Reads a flag's text when plain decimal notation is not enough ("6M"). */
+  fromText?: (text: string) => number | undefined;
+}
+
+/** A string: one of `choices`, one `valid` accepts, or else any non-empty one. */
+export interface StringRow extends SettingRowBase {
+  type: "string";
+  default?: string;
+  choices?: readonly string[];
+  /** What a valid value looks like (required unless `choices` says it). */
+  expected?: string;
+  /** Whether the text is valid; a throw means no. Without it, any non-empty string is. */
+  valid?: (text: string) => boolean;
+}
+
+/** A switch: `--record` and `--no-record`. */
+export interface BooleanRow extends Omit<SettingRowBase, "help" | "arg" | "page"> {
+  type: "boolean";
+  default: boolean;
+  /** The `--record` line, if it is worth one. */
+  help?: string;
+  /** The `--no-record` line. */
+  noHelp: string;
+}
+
+/** One setting's row. */
+export type SettingRow = NumberRow | StringRow | BooleanRow;
+
+// Written once here, used by several rows.
+const PIXELS = { arg: "PIXELS", type: "number", integer: true } as const;
+
+/**
+ * How to add a setting: add a row here. Its key is the config file's key and, in kebab case,
+ * the flag (`previewWidth` → `--preview-width`); the row gives the type and range, the
+ * default (omit it for a setting that may be absent), the `--help` line, the part that
+ * restarts when it changes (add a new part to {@linkcode PARTS} and handle it in
+ * `Dashcam.applySettings`), `page` when the control page may change it, and `secret` for a
+ * value never sent to the page. Then run `deno run -A scripts/settings_table.ts` to update
+ * the README's table. Rows are in `--help` order.
+ */
+export const SETTINGS = {
+  source: {
+    type: "string",
+    arg: "KIND",
+    choices: ["auto", "rpicam", "v4l2", "test", "command"],
+    default: "auto",
+    help: "{choices}; auto uses the first camera found, else the test pattern",
+    restarts: "camera",
+  },
+  command: {
+    type: "string",
+    arg: "CMD",
+    expected: "a non-empty shell command",
+    help: 'shell command for source "command"; implies --source command when --source is ' +
+      "not given",
+    restarts: "camera",
+  },
+  device: {
+    type: "string",
+    arg: "PATH",
+    expected: "a non-empty device path",
+    default: "/dev/video0",
+    help: "V4L2 device for source v4l2",
+    restarts: "camera",
+  },
+  width: {
+    ...PIXELS,
+    min: 16,
+    max: 7680,
+    default: 1280,
+    help: "frame width, {range}",
+    restarts: "camera",
+    page: { label: "Width", unit: "pixels" },
+  },
+  height: {
+    ...PIXELS,
+    min: 16,
+    max: 4320,
+    default: 720,
+    help: "frame height, {range}",
+    restarts: "camera",
+    page: { label: "Height", unit: "pixels" },
+  },
+  fps: {
+    type: "number",
+    arg: "RATE",
+    min: 0,
+    max: 120,
+    aboveMin: true,
+    default: 30,
+    help: "frames per second, {range}",
+    restarts: "camera",
+    page: { label: "Frame rate", unit: "frames per second" },
+  },
+  quality: {
+    type: "number",
+    arg: "Q",
+    min: 1,
+    max: 100,
+    integer: true,
+    default: 80,
+    help: "JPEG quality, {range}",
+    restarts: "camera",
+    page: { label: "JPEG quality" },
+  },
+  segment: {
+    type: "number",
+    arg: "SECONDS",
+    min: 1,
+    max: 3600,
+    default: 60,
+    help: "clip length, {range}",
+    restarts: "recorder",
+    page: { label: "Clip length", unit: "seconds" },
+  },
+  timezone: {
+    type: "string",
+    arg: "ZONE",
+    expected: 'a time zone like "Europe/Berlin", or empty for the phone\'s',
+    valid: (text) => text === "" || isTimeZone(text),
+    default: "",
+    defaultText: "the phone's, else the system's",
+    help: "time zone of clip names, the burned-in clock and the page, e.g. Europe/Berlin",
+    // Clip names read it at each close; a burned-in clock needs a camera restart.
+    restarts: "clock",
+    page: { label: "Time zone", must: 'a time zone like "Europe/Berlin", or empty' },
+  },
+  output: {
+    type: "string",
+    arg: "DIR",
+    // -f as in the original Python recorder's systemd unit: `videorecorder.py -f /media/...`.
+    short: "f",
+    expected: "a non-empty directory path",
+    default: "recordings",
+    help: "recordings directory, created if missing",
+    restarts: "recorder",
+  },
+  host: {
+    type: "string",
+    arg: "ADDRESS",
+    expected: "a non-empty host name or address",
+    default: "0.0.0.0",
+    help: "address the web server listens on",
+  },
+  port: {
+    type: "number",
+    arg: "PORT",
+    min: 0,
+    max: 65535,
+    integer: true,
+    default: 8080,
+    help: "web server port, {range}; 0 picks a free one",
+  },
+  maxStorage: {
+    type: "string",
+    arg: "SIZE",
+    expected: "a size like 20G, or empty for no cap",
+    valid: (text) => text === "" || parseByteSize(text) > 0,
+    default: "",
+    help: "cap on the clips' total size, e.g. 20G; the oldest unlocked clips are deleted to " +
+      "stay under it",
+    restarts: "storage",
+    page: { label: "Space for clips" },
+  },
+  minFree: {
+    type: "string",
+    arg: "SIZE",
+    expected: "a size like 1G or a percentage like 10%",
+    valid: (text) => parseFreeSpaceFloor(text) !== undefined,
+    default: "5%",
+    help: "free space to keep on the disk, e.g. 1G or 10%; the oldest unlocked clips are " +
+      "deleted to keep it",
+    restarts: "storage",
+    page: { label: "Free space to keep" },
+  },
+  user: {
+    type: "string",
+    arg: "NAME",
+    expected: "a non-empty user name",
+    default: "admin",
+    help: "user name for the web page's password prompt",
+  },
+  password: {
+    type: "string",
+    arg: "TEXT",
+    expected: "a non-empty password",
+    help: "its password; also $VIDEORECORDER_PASSWORD. Without one, a password is generated " +
+      "on first start, kept in the config directory (mode 0600) and printed once",
+    secret: true,
+  },
+  auth: {
+    type: "boolean",
+    default: true,
+    noHelp: "no password at all: anyone on the network controls the recorder",
+  },
+  record: {
+    type: "boolean",
+    default: true,
+    help: "start recording at launch (default)",
+    noHelp: "start with recording off",
+  },
+  codec: {
+    type: "string",
+    arg: "CODEC",
+    choices: ["auto", "mjpeg", "h264"],
+    default: "auto",
+    help: "{choices}; auto is h264 for the Pi camera (its hardware encoder), mjpeg otherwise",
+    restarts: "camera",
+    page: { label: "Codec" },
+  },
+  bitrate: {
+    type: "number",
+    arg: "BPS",
+    min: 0,
+    max: 100_000_000,
+    integer: true,
+    expected: "bits per second from 0 to 100M, e.g. 6000000 or 6M",
+    fromText: parseBitrate,
+    default: 0,
+    help: "H.264 bits per second, e.g. 6000000 or 6M; 0 picks about 0.1 bit per pixel",
+    restarts: "camera",
+    page: { label: "Bitrate", must: "from 0 to 100M bits per second, e.g. 6M (0 picks one)" },
+  },
+  intra: {
+    type: "number",
+    arg: "FRAMES",
+    min: 0,
+    max: 1000,
+    integer: true,
+    default: 0,
+    help: "H.264 keyframe interval, {range}; 0 is one second",
+    restarts: "camera",
+    page: { label: "Keyframe interval", unit: "frames" },
+  },
+  profile: {
+    type: "string",
+    arg: "NAME",
+    choices: ["baseline", "main", "high"],
+    default: "high",
+    help: "H.264 profile: {choices}",
+    restarts: "camera",
+  },
+  level: {
+    type: "string",
+    arg: "LEVEL",
+    choices: ["4", "4.1", "4.2"],
+    default: "4.2",
+    help: "H.264 level: {choices}",
+    restarts: "camera",
+  },
+  previewWidth: {
+    ...PIXELS,
+    min: 16,
+    max: 1920,
+    default: 640,
+    help: "live view width in H.264 mode, {range}",
+    restarts: "preview",
+    page: { label: "Live view width", unit: "pixels" },
+  },
+  previewHeight: {
+    ...PIXELS,
+    min: 16,
+    max: 1080,
+    default: 360,
+    help: "live view height in H.264 mode, {range}",
+    restarts: "preview",
+    page: { label: "Live view height", unit: "pixels" },
+  },
+  previewFps: {
+    type: "number",
+    arg: "RATE",
+    min: 0,
+    max: 30,
+    aboveMin: true,
+    default: 5,
+    help: "live view rate in H.264 mode, {range}; decoded only while someone watches",
+    restarts: "preview",
+    page: { label: "Live view rate", unit: "frames per second" },
+  },
+} as const satisfies Record<string, SettingRow>;
+
+/** Bits per second: a whole number, or with a k/M suffix (powers of 1000). */
+function parseBitrate(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(text);
+  if (!match) return undefined;
+  const scale = { "": 1, k: 1e3, K: 1e3, m: 1e6, M: 1e6 }[match[2]]!;
+  return Math.round(Number(match[1]) * scale);
+}
+
+type Rows = typeof SETTINGS;
+
+/** A setting's key, as in the config file. */
+export type SettingKey = keyof Rows;
+
+/** The value type of a row: its choices, or number, boolean or string. */
+type ValueOf<R> = R extends { choices: readonly (infer C)[] } ? C
+  : R extends { type: "number" } ? number
+  : R extends { type: "boolean" } ? boolean
+  : string;
+
+type KeysWithDefault = { [K in SettingKey]: Rows[K] extends { default: unknown } ? K : never }[
+  SettingKey
+];
+
+/**
+ * Where frames come from: `rpicam` (rpicam-vid), `v4l2` (a USB camera through ffmpeg),
+ * `test` (an ffmpeg test pattern), `command` (any shell command) or `auto` (the first
+ * camera found, else the test pattern).
+ */
+export type SourceKind = ValueOf<Rows["source"]>;
+
+/** The codec setting: a codec, or `auto`. */
+export type CodecSetting = ValueOf<Rows["codec"]>;
+
+/**
+ * The validated settings the recorder runs with (`loadConfig` returns it frozen): one per
+ * row of {@linkcode SETTINGS}, optional where the row has no default, plus the config file
+ * read, if any.
+ */
+export type Config =
+  & { -readonly [K in KeysWithDefault]: ValueOf<Rows[K]> }
+  & { -readonly [K in Exclude<SettingKey, KeysWithDefault>]?: ValueOf<Rows[K]> }
+  & {
+    /** The absolute path of the JSON file loaded, if any. */
+    configFile?: string;
+  };
+
+/** The settings that have a default: all but the command, the config file and the password. */
+export type Defaults = Readonly<Pick<Config, KeysWithDefault>>;
+
+/** Every setting's key, in `--help` order. */
+export const SETTING_KEYS: readonly SettingKey[] = Object.keys(SETTINGS) as SettingKey[];
+
+/** The row of each setting, typed as a row of any kind. */
+export const ROWS: Readonly<Record<SettingKey, SettingRow>> = SETTINGS;
+
+/** The settings used when neither a flag nor the config file gives one. */
+export const DEFAULTS: Defaults = Object.freeze(
+  Object.fromEntries(
+    SETTING_KEYS.filter((key) => ROWS[key].default !== undefined)
+      .map((key) => [key, ROWS[key].default]),
+  ),
+) as Defaults;
+
+/** A setting the control page may change. */
+export type EditableSetting = {
+  [K in SettingKey]: Rows[K] extends { page: object } ? K : never;
+}[SettingKey];
+
+/**
+ * The settings the control page may change. The rest (where the camera is, the output
+ * directory, the address and the password) are for the config file and the command line.
+ */
+export const EDITABLE_SETTINGS: readonly EditableSetting[] = SETTING_KEYS.filter((key) =>
+  (ROWS[key] as { page?: object }).page !== undefined
+) as EditableSetting[];
+
+/** The settings each part is built from. */
+export const PART_SETTINGS: Readonly<Record<Part, readonly SettingKey[]>> = Object.fromEntries(
+  PARTS.map((part) => [part, SETTING_KEYS.filter((key) => ROWS[key].restarts === part)]),
+) as Record<Part, SettingKey[]>;
+
+/** The flag of a setting: `previewWidth` → `preview-width`. */
+export function flagOf(key: SettingKey): string {
+  return key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+}
