@@ -1,0 +1,544 @@
+/**
+ * rclone as the archive's storage engine: the remote syntax, argv builders (pure), the
+ * parsers of its output, and {@linkcode Rclone}, which runs it through the runtime seam.
+ *
+ * Only rclone talks to the remote (SFTP, SMB, WebDAV, S3, ...): this module writes no
+ * uploader, it builds command lines and reads what rclone prints.
+ *
+ * @module
+ */
+import { access, constants } from "node:fs/promises";
+import { delimiter, join } from "node:path";
+import process from "node:process";
+import { runtime } from "../runtime/current.ts";
+import { readAll } from "../runtime/runtime.ts";
+import { MASK, redactSecrets } from "../server/redact_secrets.ts";
+
+/** An rclone remote as the user wrote it, split into its parts. */
+export interface RemoteSpec {
+  /** Everything up to and including the colon: `nas:`, `:sftp,host=nas.local,user=pi:`. */
+  remote: string;
+  /** The path on the remote after the colon, without leading or trailing `/`: `dashcam`. */
+  path: string;
+  /** A connection string's parameters (`host`, `user`, `pass`...), in order. */
+  params: [key: string, value: string][];
+  /** Whether it names a local folder (`/mnt/usb/dashcam`) rather than a remote. */
+  local: boolean;
+}
+
+/** Parameter names whose values are secrets (passwords, keys, tokens), masked in status. */
+const SECRET_PARAM =
+  /(pass|password|secret|token|key|credentials|sas_url|account_key|client_secret|session)/i;
+/** A remote name as rclone allows it in rclone.conf. */
+const REMOTE_NAME = /^[\w.+@ -]*$/;
+
+/**
+ * Parses an rclone remote: a name from rclone.conf (`nas:dashcam`), a connection string
+ * (`:sftp,host=nas.local,user=pi:dashcam`; values may be quoted, `url='http://h:8080'`), a
+ * named remote with overrides (`nas,user=car2:dashcam`), or an absolute local path.
+ *
+ * @throws {RangeError} When it is none of these.
+ *
+ * @example
+ * ```ts
+ * parseRemote(":sftp,host=nas.local,user=pi:dashcam");
+ * // { remote: ":sftp,host=nas.local,user=pi:", path: "dashcam", params: [["host", "nas.local"], ["user", "pi"]], local: false }
+ * ```
+ */
+export function parseRemote(text: string): RemoteSpec {
+  const value = typeof text === "string" ? text.trim() : "";
+  const invalid = (why: string) =>
+    new RangeError(`Invalid archive remote ${JSON.stringify(redactRemote(value))}: ${why}`);
+  if (!value) throw invalid("expected a remote such as nas:dashcam or :sftp,host=nas:dashcam");
+  // deno-lint-ignore no-control-regex
+  if (/[\x00-\x1f]/.test(value)) throw invalid("it holds a control character");
+  if (value.startsWith("/")) {
+    return { remote: "", path: trimSlashes(value), params: [], local: true };
+  }
+  // The colon that ends the remote is the first one outside quotes (after a leading one).
+  let quote = "";
+  let end = -1;
+  for (let i = value.startsWith(":") ? 1 : 0; i < value.length; i++) {
+    const char = value[i];
+    if (quote) {
+      if (char === quote) quote = "";
+    } else if (char === "'" || char === '"') {
+      quote = char;
+    } else if (char === ":") {
+      end = i;
+      break;
+    }
+  }
+  if (quote) throw invalid("a quote is not closed");
+  if (end < 0) throw invalid("expected NAME:PATH or :BACKEND,KEY=VALUE:PATH (no colon)");
+  const head = value.slice(0, end);
+  const comma = head.indexOf(",");
+  const name = comma < 0 ? head : head.slice(0, comma);
+  if (name === ":") throw invalid("a connection string needs a backend: :sftp,host=...");
+  if (!REMOTE_NAME.test(name.replace(/^:/, ""))) throw invalid(`bad remote name ${name}`);
+  const params = comma < 0 ? [] : splitParams(head.slice(comma + 1));
+  if (params === null) throw invalid("expected KEY=VALUE parameters after the backend");
+  const path = value.slice(end + 1);
+  if (path.split("/").includes("..")) throw invalid("the path may not contain ..");
+  return { remote: `${head}:`, path: trimSlashes(path), params, local: false };
+}
+
+/** `k=v,k2='v,2'` → pairs; null when one is not KEY=VALUE. */
+function splitParams(text: string): [string, string][] | null {
+  const pairs: [string, string][] = [];
+  let i = 0;
+  while (i < text.length) {
+    const eq = text.indexOf("=", i);
+    if (eq < 0) return null;
+    const key = text.slice(i, eq);
+    if (!/^[\w-]+$/.test(key)) return null;
+    let j = eq + 1;
+    let val = "";
+    if (text[j] === "'" || text[j] === '"') {
+      const q = text[j];
+      const close = text.indexOf(q, j + 1);
+      if (close < 0) return null;
+      val = text.slice(j + 1, close);
+      j = close + 1;
+    } else {
+      const comma = text.indexOf(",", j);
+      const stop = comma < 0 ? text.length : comma;
+      val = text.slice(j, stop);
+      j = stop;
+    }
+    pairs.push([key, val]);
+    if (j < text.length && text[j] !== ",") return null;
+    i = j + 1;
+  }
+  return pairs;
+}
+
+function trimSlashes(path: string): string {
+  return path.replace(/^\/+|\/+$/g, "").replace(/\/{2,}/g, "/");
+}
+
+/**
+ * `text` with the secrets of a remote connection string masked (`pass=***`), then
+ * {@linkcode redactSecrets}: for the status, errors and logs. `secrets` are further literal
+ * values to mask wherever they appear (rclone echoes the whole remote in its errors).
+ */
+export function redactRemote(text: string, secrets: readonly string[] = []): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length >= 3) out = out.split(secret).join(MASK);
+  }
+  out = out.replace(
+    /([,:]([\w-]+)=)('[^']*'|"[^"]*"|[^,:\s]*)/g,
+    (whole, prefix: string, key: string) => SECRET_PARAM.test(key) ? `${prefix}${MASK}` : whole,
+  );
+  return redactSecrets(out);
+}
+
+/** The secret values of a parsed remote, to mask wherever rclone echoes them. */
+export function remoteSecrets(spec: RemoteSpec): string[] {
+  return spec.params.filter(([key]) => SECRET_PARAM.test(key)).map(([, value]) => value);
+}
+
+/**
+ * The rclone path of `name` in `folder` under the remote's path:
+ * `remotePath(parseRemote("nas:dashcam"), "car1", "x.mkv")` is `nas:dashcam/car1/x.mkv`.
+ */
+export function remotePath(spec: RemoteSpec, ...parts: string[]): string {
+  const path = [spec.path, ...parts].map(trimSlashes).filter((part) => part !== "").join("/");
+  return spec.local ? `/${path}` : `${spec.remote}${path}`;
+}
+
+/**
+ * Checks a per-car folder: one or more segments of letters, digits, `.`, `_`, `-`.
+ *
+ * @throws {RangeError} For anything else (`..`, a leading `/`, spaces, ...).
+ */
+export function validateFolder(folder: string): string {
+  const value = typeof folder === "string" ? folder.trim() : "";
+  if (
+    !/^[\w.-]+(\/[\w.-]+)*$/.test(value) || value.split("/").some((part) => /^\.+$/.test(part))
+  ) {
+    throw new RangeError(
+      `Invalid archive folder ${JSON.stringify(value)}: expected a name such as car1 ` +
+        "(letters, digits, . _ -, and / between folders)",
+    );
+  }
+  return value;
+}
+
+const BW = String.raw`(?:off|\d+(?:\.\d+)?[bBkKMGTP]?i?)`;
+const BW_PAIR = String.raw`${BW}(?::${BW})?`;
+const BW_SLOT = String.raw`(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)-)?\d{1,2}:\d{2},${BW_PAIR}`;
+const BWLIMIT = new RegExp(String.raw`^(?:${BW_PAIR}|${BW_SLOT}(?: +${BW_SLOT})*)$`);
+
+/**
+ * Checks a bandwidth limit in rclone's `--bwlimit` syntax: `1M`, `512k`, `10M:100k`
+ * (up:down), `off`, or a timetable `08:00,512k 19:00,off`. Empty means no limit.
+ *
+ * @throws {RangeError} For anything else.
+ */
+export function validateBwlimit(limit: string): string {
+  const value = typeof limit === "string" ? limit.trim() : "";
+  if (value !== "" && !BWLIMIT.test(value)) {
+    throw new RangeError(
+      `Invalid archive bandwidth limit ${JSON.stringify(value)}: expected rclone's --bwlimit ` +
+        'form such as 1M, 512k, "10M:100k" or "08:00,512k 19:00,off"',
+    );
+  }
+  return value;
+}
+
+/** Flags every rclone run gets: our own retries, JSON logs, no waiting on a dead network. */
+export interface CommonFlags {
+  /** rclone.conf to use instead of rclone's default (`--config`). */
+  config?: string;
+  /** Seconds to wait for a connection (`--contimeout`). Default 10. */
+  connectTimeoutS?: number;
+  /** Seconds of no data before giving up (`--timeout`). Default 30. */
+  ioTimeoutS?: number;
+}
+
+function commonArgs(flags: CommonFlags): string[] {
+  return [
+    ...(flags.config ? ["--config", flags.config] : []),
+    "--use-json-log",
+    "--contimeout",
+    `${flags.connectTimeoutS ?? 10}s`,
+    "--timeout",
+    `${flags.ioTimeoutS ?? 30}s`,
+    // The archiver retries with its own backoff; rclone's 3 × 10 low-level retries would
+    // keep a dead connection busy for minutes.
+    "--retries",
+    "1",
+    "--low-level-retries",
+    "2",
+  ];
+}
+
+/** Argv of the reachability probe: lists the car's folder (exit 3 = not made yet = fine). */
+export function probeArgs(target: string, flags: CommonFlags = {}): string[] {
+  return ["lsf", "--max-depth", "1", "--files-only", ...commonArgs(flags), target];
+}
+
+/**
+ * Argv of one upload: `rclone copyto LOCAL TARGET` with the bandwidth limit and one-line
+ * JSON stats every second (the progress the status shows).
+ */
+export function copyArgs(
+  local: string,
+  target: string,
+  options: CommonFlags & { bwlimit?: string } = {},
+): string[] {
+  return [
+    "copyto",
+    ...commonArgs(options),
+    ...(options.bwlimit ? ["--bwlimit", options.bwlimit] : []),
+    "--stats",
+    "1s",
+    "--stats-one-line",
+    "-v",
+    local,
+    target,
+  ];
+}
+
+/** Argv that prints one remote file's size and hashes as JSON (`lsjson --stat --hash`). */
+export function statArgs(target: string, flags: CommonFlags = {}): string[] {
+  return ["lsjson", "--stat", "--hash", ...commonArgs(flags), target];
+}
+
+/** Argv of the local file's hash (`rclone hashsum md5 FILE`), under the same nice. */
+export function hashsumArgs(type: string, local: string, flags: CommonFlags = {}): string[] {
+  return ["hashsum", type, ...commonArgs(flags), local];
+}
+
+/** Which low-priority wrappers exist on this system. */
+export interface Niceness {
+  /** `nice -n 19`: least CPU priority. */
+  nice: boolean;
+  /** `ionice -c3`: disk I/O only when the disk is idle (the recorder's writes first). */
+  ionice: boolean;
+}
+
+/**
+ * The program and argv that run `rclone ARGS` at the lowest priority there is: under
+ * `nice -n 19 ionice -c3` when those exist (each execs the next, so the pid is rclone's).
+ */
+export function niceCommand(
+  rclone: string,
+  args: readonly string[],
+  niceness: Niceness,
+): { program: string; args: string[] } {
+  const chain: string[] = [];
+  if (niceness.nice) chain.push("nice", "-n", "19");
+  if (niceness.ionice) chain.push("ionice", "-c3");
+  chain.push(rclone, ...args);
+  return { program: chain[0], args: chain.slice(1) };
+}
+
+/** Whether `program` is an executable file on `PATH`. */
+export async function onPath(program: string, path = process.env.PATH ?? ""): Promise<boolean> {
+  for (const dir of path.split(delimiter)) {
+    if (!dir) continue;
+    try {
+      await access(join(dir, program), constants.X_OK);
+      return true;
+    } catch {
+      // not here
+    }
+  }
+  return false;
+}
+
+/** Progress of one upload, from rclone's stats line. */
+export interface TransferProgress {
+  bytes: number;
+  total: number;
+  /** Bytes per second, rclone's current rate. */
+  rate: number;
+}
+
+/** What one line of rclone's stderr (with `--use-json-log`) says. */
+export interface LogLine {
+  level: string;
+  message: string;
+  progress?: TransferProgress;
+}
+
+/**
+ * Reads one stderr line: a JSON log record (its level, message, and for a stats record the
+ * transfer's bytes, total and rate), or a plain line (fatal errors are printed plain even
+ * with `--use-json-log`: "2026/12/02 16:45:36 Failed to create file system ...").
+ */
+export function parseLogLine(line: string): LogLine | null {
+  const text = line.trim();
+  if (!text) return null;
+  if (text.startsWith("{")) {
+    try {
+      const json = JSON.parse(text);
+      const level = typeof json.level === "string" ? json.level : "info";
+      const object = typeof json.object === "string" && json.object ? `${json.object}: ` : "";
+      const message = `${object}${String(json.msg ?? "").trim()}`;
+      const stats = json.stats;
+      if (stats && typeof stats === "object") {
+        const one = Array.isArray(stats.transferring) ? stats.transferring[0] : undefined;
+        const progress = one
+          ? { bytes: num(one.bytes), total: num(one.size), rate: num(one.speed) }
+          : { bytes: num(stats.bytes), total: num(stats.totalBytes), rate: num(stats.speed) };
+        return { level, message, progress };
+      }
+      return { level, message };
+    } catch {
+      // not JSON after all
+    }
+  }
+  const plain = /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d (?:([A-Z]+)\s*: )?(.*)$/.exec(text);
+  if (plain) {
+    const level = plain[1]?.toLowerCase() ?? (plain[2].startsWith("Failed") ? "error" : "info");
+    return { level, message: plain[2].trim() };
+  }
+  return { level: "error", message: text };
+}
+
+function num(value: unknown): number {
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 0 ? Math.round(n) : 0;
+}
+
+/** Messages rclone prints that are noise, not the error (an inline remote cannot save). */
+const NOISE = /Can't save config|Config file .* not found|Starting bandwidth limiter/;
+
+/** The sentence that says why rclone failed: its last error, else its last notice. */
+export function failureOf(lines: readonly LogLine[]): string | null {
+  const errors = lines.filter((line) =>
+    (line.level === "error" || line.level === "critical" || line.level === "fatal") &&
+    !NOISE.test(line.message)
+  );
+  const pick = errors.at(-1) ??
+    lines.filter((line) => line.level !== "info" && !NOISE.test(line.message)).at(-1);
+  return pick ? pick.message : null;
+}
+
+/** A remote file as `lsjson --stat --hash` describes it. */
+export interface RemoteFile {
+  size: number;
+  /** Hash type → lowercase hex, for the types the backend has (`md5`, `sha1`, ...). */
+  hashes: Record<string, string>;
+}
+
+/** Reads `lsjson --stat --hash` output; null when it is not one file. */
+export function parseStat(stdout: string): RemoteFile | null {
+  try {
+    const json = JSON.parse(stdout);
+    if (!json || typeof json !== "object" || json.IsDir || !Number.isSafeInteger(json.Size)) {
+      return null;
+    }
+    const hashes: Record<string, string> = {};
+    for (const [type, value] of Object.entries(json.Hashes ?? {})) {
+      if (typeof value === "string" && /^[0-9a-f]+$/i.test(value)) {
+        hashes[type] = value.toLowerCase();
+      }
+    }
+    return { size: json.Size, hashes };
+  } catch {
+    return null;
+  }
+}
+
+/** The hash types to verify with, in order of preference. */
+export const HASH_PREFERENCE = ["md5", "sha1", "sha256", "crc32", "dropbox", "quickxor"];
+
+/** An rclone run that failed; `code` is rclone's exit code (3 directory not found, ...). */
+export class RcloneError extends Error {
+  readonly code: number;
+  readonly signal: string | null;
+  constructor(message: string, code: number, signal: string | null) {
+    super(message);
+    this.name = "RcloneError";
+    this.code = code;
+    this.signal = signal;
+  }
+}
+
+/** Options for {@linkcode Rclone}. */
+export interface RcloneOptions extends CommonFlags {
+  /** The rclone binary. Default `rclone`. */
+  rclone?: string;
+  /** Run under `nice`/`ionice` when found. Default true. */
+  lowPriority?: boolean;
+  /** Masked wherever rclone echoes them. */
+  secrets?: readonly string[];
+}
+
+/** What a finished rclone run left. */
+interface RunResult {
+  stdout: string;
+  lines: LogLine[];
+}
+
+/**
+ * Runs rclone, one command at a time per instance, at the lowest priority the system has.
+ * Every method rejects with an {@linkcode RcloneError} whose message is rclone's own reason
+ * (secrets masked).
+ */
+export class Rclone {
+  readonly #options: RcloneOptions;
+  #niceness: Promise<Niceness> | null = null;
+  #pid: number | null = null;
+
+  constructor(options: RcloneOptions = {}) {
+    this.#options = options;
+  }
+
+  /** The pid of the rclone running now, or null. */
+  get pid(): number | null {
+    return this.#pid;
+  }
+
+  /** Whether the remote answers: lists `target` (a folder not made yet counts as an answer). */
+  async probe(target: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.#run(probeArgs(target, this.#options), { signal });
+    } catch (error) {
+      if (error instanceof RcloneError && error.code === 3) return; // directory not found
+      throw error;
+    }
+  }
+
+  /** Uploads `local` to `target`, calling `onProgress` with each stats line. */
+  async copy(
+    local: string,
+    target: string,
+    options: { bwlimit?: string; signal?: AbortSignal; onProgress?: (p: TransferProgress) => void },
+  ): Promise<void> {
+    await this.#run(copyArgs(local, target, { ...this.#options, bwlimit: options.bwlimit }), {
+      signal: options.signal,
+      onLine: (line) => {
+        if (line.progress) options.onProgress?.(line.progress);
+      },
+    });
+  }
+
+  /** The remote file's size and hashes; null when there is no such file. */
+  async stat(target: string, signal?: AbortSignal): Promise<RemoteFile | null> {
+    try {
+      const { stdout } = await this.#run(statArgs(target, this.#options), { signal });
+      return parseStat(stdout);
+    } catch (error) {
+      if (error instanceof RcloneError && (error.code === 3 || error.code === 4)) return null;
+      throw error;
+    }
+  }
+
+  /** The local file's hash of `type`, lowercase hex. */
+  async hashsum(type: string, local: string, signal?: AbortSignal): Promise<string> {
+    const { stdout } = await this.#run(hashsumArgs(type, local, this.#options), { signal });
+    const hash = /^([0-9a-f]+)\s/i.exec(stdout)?.[1];
+    if (!hash) throw new RcloneError(`rclone hashsum ${type} printed no hash`, 0, null);
+    return hash.toLowerCase();
+  }
+
+  async #run(
+    args: string[],
+    options: { signal?: AbortSignal; onLine?: (line: LogLine) => void },
+  ): Promise<RunResult> {
+    const rclone = this.#options.rclone ?? "rclone";
+    this.#niceness ??= this.#options.lowPriority === false
+      ? Promise.resolve({ nice: false, ionice: false })
+      : Promise.all([onPath("nice"), onPath("ionice")]).then(([nice, ionice]) => ({
+        nice,
+        ionice,
+      }));
+    const command = niceCommand(rclone, args, await this.#niceness);
+    const redact = (text: string) => redactRemote(text, this.#options.secrets);
+    let child;
+    try {
+      child = await runtime().spawn(command.program, {
+        args: command.args,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+        signal: options.signal,
+      });
+    } catch (error) {
+      throw new RcloneError(
+        redact(`Cannot run rclone: ${(error as Error).message ?? error}`),
+        -1,
+        null,
+      );
+    }
+    this.#pid = child.pid;
+    const lines: LogLine[] = [];
+    const take = (text: string) => {
+      const line = parseLogLine(text);
+      if (!line) return;
+      if (!line.progress) lines.push(line);
+      if (lines.length > 50) lines.shift();
+      options.onLine?.(line);
+    };
+    const stderr = (async () => {
+      const decoder = new TextDecoderStream();
+      let rest = "";
+      for await (const text of child.stderr.pipeThrough(decoder)) {
+        const parts = (rest + text).split("\n");
+        rest = parts.pop() ?? "";
+        for (const part of parts) take(part);
+      }
+      take(rest);
+    })();
+    const [stdout, status] = await Promise.all([
+      readAll(child.stdout),
+      child.status,
+      stderr.catch(() => {}),
+    ]);
+    this.#pid = null;
+    if (!status.success) {
+      const verb = args[0];
+      const why = status.signal
+        ? `rclone ${verb} was stopped by ${status.signal}`
+        : failureOf(lines) ?? `rclone ${verb} exited with code ${status.code}`;
+      throw new RcloneError(redact(why), status.code, status.signal);
+    }
+    return { stdout: new TextDecoder().decode(stdout), lines };
+  }
+}
