@@ -148,8 +148,14 @@ const npmSpecifiers: esbuild.Plugin = {
   },
 };
 
-/** The control page's files, inlined into `src/server/embedded_web.ts`. */
-const WEB_FILES = ["index.html", "app.js", "style.css"];
+/** The control page's files the server serves, inlined into `src/server/embedded_web.ts`. */
+async function webFiles(): Promise<string[]> {
+  const modules: string[] = [];
+  for await (const entry of Deno.readDir(join(ROOT, "web", "js"))) {
+    if (entry.isFile && /^[a-z0-9_]+\.js$/.test(entry.name)) modules.push(`js/${entry.name}`);
+  }
+  return ["index.html", "app.js", "style.css", ...modules.sort()];
+}
 
 /** Replaces `src/server/embedded_web.ts` with one that holds `web/`'s files as strings. */
 const embeddedWeb: esbuild.Plugin = {
@@ -159,13 +165,14 @@ const embeddedWeb: esbuild.Plugin = {
     build.onLoad({ filter: /[\\/]embedded_web\.ts$/ }, async (args) => {
       if (resolve(args.path) !== module) return undefined;
       const files: Record<string, string> = {};
-      for (const name of WEB_FILES) {
+      const names = await webFiles();
+      for (const name of names) {
         files[name] = await Deno.readTextFile(join(ROOT, "web", name));
       }
       return {
         contents: `export const EMBEDDED_WEB = Object.freeze(${JSON.stringify(files)});\n`,
         loader: "js",
-        watchFiles: WEB_FILES.map((name) => join(ROOT, "web", name)),
+        watchFiles: names.map((name) => join(ROOT, "web", name)),
       };
     });
   },

@@ -4,6 +4,7 @@ import { HTTPException } from "@hono/hono/http-exception";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { ArchiveStatus } from "../archive/archiver.ts";
 import type { Dashcam, DashcamStatus } from "../dashcam.ts";
 import type { RecorderStatus } from "../recorder/segment_recorder.ts";
 import { type Credentials, knownHostOnly, requireCredentials, sameOriginOnly } from "./auth.ts";
@@ -153,6 +154,7 @@ export function createApp(options: AppOptions): Hono {
     clipsRoutes({
       store: dashcam.store,
       currentSeq: () => dashcam.recorder.status().current?.seq ?? null,
+      archived: (clip) => dashcam.archived(clip.id, clip.size),
     }),
   );
 
@@ -173,6 +175,17 @@ export function createApp(options: AppOptions): Hono {
       return c.body(body, 200, { "content-type": type, "cache-control": "no-cache" });
     });
   }
+  // The page's modules: every web/js/*.js, so a new one needs no entry here; the name's
+  // pattern keeps the request inside web/js/.
+  app.get("/js/:name{[a-z0-9_]+\\.js}", async (c) => {
+    const file = `js/${c.req.param("name")}`;
+    const body = embedded?.[file] ?? await readWebFile(join(webDir, file));
+    if (body === null) return c.json({ error: `Not found: GET ${c.req.path}` }, 404);
+    return c.body(body, 200, {
+      "content-type": "text/javascript; charset=utf-8",
+      "cache-control": "no-cache",
+    });
+  });
 
   app.notFound((c) => c.json({ error: `Not found: ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => {
@@ -182,6 +195,16 @@ export function createApp(options: AppOptions): Hono {
     return c.json({ error: `Internal error: ${error.message}` }, 500);
   });
   return app;
+}
+
+/** A file of the page, or null when there is none by that name. */
+async function readWebFile(path: string): Promise<Uint8Array<ArrayBuffer> | null> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (error) {
+    if ((error as { code?: unknown })?.code === "ENOENT") return null;
+    throw error;
+  }
 }
 
 /** The `/api/status` document (without health, which is read separately). */
@@ -243,6 +266,7 @@ export function statusReport(
       last_error: storage.lastError,
     },
     clock: status.clock,
+    archive: archiveReport(status.archive),
     viewers: {
       count: watching.length,
       clients: watching.map((viewer) => ({
@@ -252,6 +276,41 @@ export function statusReport(
       })),
     },
     uptime_s: Math.round((Date.now() - startedAt) / 1000),
+  };
+}
+
+/** The archive's part of the status: null without an archive remote. */
+function archiveReport(archive: ArchiveStatus | null): Record<string, unknown> | null {
+  if (!archive) return null;
+  const current = archive.current;
+  return {
+    // Secrets of a connection string masked (pass=***).
+    remote: archive.remote,
+    folder: archive.folder,
+    clips: archive.clips,
+    after: archive.after,
+    bwlimit: archive.bwlimit,
+    state: archive.state,
+    reachable: archive.reachable,
+    checked_at: archive.checkedAt,
+    queue: archive.queue,
+    queue_bytes: archive.queueBytes,
+    current: current
+      ? {
+        clip: current.clip,
+        phase: current.phase,
+        bytes: current.bytes,
+        total: current.total,
+        rate: current.rate,
+      }
+      : null,
+    last_error: archive.lastError,
+    last_error_at: archive.lastErrorAt,
+    retry_at: archive.retryAt,
+    archived: archive.archived,
+    uploaded: archive.uploaded,
+    deleted: archive.deleted,
+    last_archived: archive.lastArchived,
   };
 }
 
