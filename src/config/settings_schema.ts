@@ -3,6 +3,19 @@
  * command-line flags and `--help`, validation of flags, the config file and the page, what
  * restarts when a setting changes, and the schema `GET /api/settings` sends the page.
  *
+ * To add a setting, add a row to {@linkcode SETTINGS} here, nothing else:
+ * 1. The key is the config file's key; its kebab case is the flag (`previewWidth` →
+ *    `--preview-width`).
+ * 2. Give `type` (`number` with `min`/`max`/`integer`, `string` with `choices` or `valid` and
+ *    `expected`, or `boolean`), a `default` (none: the setting may be absent), the `help` line
+ *    (`{range}` and `{choices}` are filled in) and `arg`, the value's name in `--help`.
+ * 3. `restarts`: the part rebuilt when it changes while running. A new part goes into
+ *    {@linkcode PARTS} and `Dashcam.applySettings`.
+ * 4. `page: { label, unit }` when the control page may change it (its form is built from
+ *    this); `secret: true` for a value never sent to the page.
+ * 5. Run `deno run -A scripts/settings_table.ts` to rewrite the README's table (a test
+ *    checks it is current).
+ *
  * @module
  */
 
@@ -86,15 +99,7 @@ export type SettingRow = NumberRow | StringRow | BooleanRow;
 // Written once here, used by several rows.
 const PIXELS = { arg: "PIXELS", type: "number", integer: true } as const;
 
-/**
- * How to add a setting: add a row here. Its key is the config file's key and, in kebab case,
- * the flag (`previewWidth` → `--preview-width`); the row gives the type and range, the
- * default (omit it for a setting that may be absent), the `--help` line, the part that
- * restarts when it changes (add a new part to {@linkcode PARTS} and handle it in
- * `Dashcam.applySettings`), `page` when the control page may change it, and `secret` for a
- * value never sent to the page. Then run `deno run -A scripts/settings_table.ts` to update
- * the README's table. Rows are in `--help` order.
- */
+/** Every setting, in `--help` order; see the module doc for how to add one. */
 export const SETTINGS = {
   source: {
     type: "string",

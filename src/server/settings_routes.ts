@@ -3,7 +3,9 @@ import {
   type Config,
   ConfigError,
   EDITABLE_SETTINGS,
+  pageSchema,
   saveSettings,
+  SETTINGS,
   validateSettings,
 } from "../config/mod.ts";
 import type { Part } from "../dashcam.ts";
@@ -22,7 +24,10 @@ export interface SettingsRoutesOptions {
 /**
  * The settings API, to mount at `/api/settings`:
  *
- * - `GET /` → `{ settings, file }`: the editable settings in force.
+ * - `GET /` → `{ settings, schema, file }`: the editable settings in force (a secret one's
+ *   value is never sent) and, for each, what the page builds its field from: type, label,
+ *   help line, default, unit, range (`minimum`, `exclusiveMinimum`, `maximum`) or choices
+ *   (`enum`), in form order.
  * - `PUT /` with a JSON object of changed settings → `{ settings, applied }`, where `applied`
  *   names the parts restarted. Invalid input is 400 `{ error, field, errors }` (`errors`
  *   lists every invalid field as `{ field, error }`, the first also given as `error` and
@@ -32,10 +37,11 @@ export interface SettingsRoutesOptions {
  */
 export function settingsRoutes(options: SettingsRoutesOptions): Hono {
   const app = new Hono();
-  const editable = () =>
-    Object.fromEntries(EDITABLE_SETTINGS.map((key) => [key, options.config()[key]]));
+  const shown = EDITABLE_SETTINGS.filter((key) => !(SETTINGS[key] as { secret?: boolean }).secret);
+  const editable = () => Object.fromEntries(shown.map((key) => [key, options.config()[key]]));
+  const schema = pageSchema();
 
-  app.get("/", (c) => c.json({ settings: editable(), file: options.configFile }));
+  app.get("/", (c) => c.json({ settings: editable(), schema, file: options.configFile }));
 
   app.put("/", async (c) => {
     let body: unknown;
