@@ -6,6 +6,7 @@ import { type ResolvedSource, resolveSource, type SystemProbe } from "./camera/d
 import { H264Preview, type PreviewStatus } from "./camera/h264_preview.ts";
 import { type ClockStatus, RecorderClock } from "./clock.ts";
 import { type RecordState, RecordStateTracker } from "./record_state.ts";
+import { SerialQueue } from "./serial_queue.ts";
 import { type Config, type Part, PART_SETTINGS, PARTS } from "./config/mod.ts";
 import { FrameHub } from "./frames/frame_hub.ts";
 import type { Frame } from "./frames/frame.ts";
@@ -71,7 +72,7 @@ export class Dashcam {
   #wantRecording = false;
   #blocked: RecordingBlock | null = null;
   /** Start, stop and settings changes, one at a time. */
-  #queue: Promise<unknown> = Promise.resolve();
+  #serial = new SerialQueue();
   readonly #recordState = new RecordStateTracker();
 
   private constructor(
@@ -136,7 +137,7 @@ export class Dashcam {
 
   /** Starts the camera, loop recording, and recording when the config says so. */
   start(): Promise<void> {
-    return this.#serial(async () => {
+    return this.#serial.run(async () => {
       // Clips a power cut left open are repaired in the background: recording and the page
       // must not wait for hundreds of remuxes.
       void this.#pipeline.recorder.recover();
@@ -148,11 +149,11 @@ export class Dashcam {
   }
 
   startRecording(): Promise<void> {
-    return this.#serial(() => this.#startRecording());
+    return this.#serial.run(() => this.#startRecording());
   }
 
   stopRecording(): Promise<void> {
-    return this.#serial(async () => {
+    return this.#serial.run(async () => {
       this.#wantRecording = false;
       await this.#pipeline.recorder.stop();
     });
@@ -166,7 +167,7 @@ export class Dashcam {
    * changes nothing.
    */
   applySettings(changes: Partial<Config>): Promise<Part[]> {
-    return this.#serial(async () => {
+    return this.#serial.run(async () => {
       const next = Object.freeze({ ...this.#config, ...changes });
       const changed = (part: Part) =>
         PART_SETTINGS[part].some((key) => next[key] !== this.#config[key]);
@@ -215,7 +216,7 @@ export class Dashcam {
    * @throws {RangeError} When `now` is no plausible time or `timeZone` no known zone.
    */
   setClock(now: number | undefined, timeZone?: string): Promise<ClockStatus> {
-    return this.#serial(async () => {
+    return this.#serial.run(async () => {
       const zone = this.clock.timeZone();
       if (now === undefined && timeZone !== undefined) this.clock.setPhoneTimeZone(timeZone);
       else this.clock.set(Number(now), timeZone);
@@ -234,7 +235,7 @@ export class Dashcam {
 
   /** Stops everything in reverse order: the current clip is closed properly first. */
   stop(): Promise<void> {
-    return this.#serial(async () => {
+    return this.#serial.run(async () => {
       await this.#guard.stop();
       await this.#stopPipeline();
       await this.streams.closeAll();
@@ -365,21 +366,15 @@ export class Dashcam {
           since: Date.now(),
         };
         console.error(`WARNING: recording stopped: ${this.#blocked.reason}`);
-        void this.#serial(() => this.#pipeline.recorder.stop());
+        void this.#serial.run(() => this.#pipeline.recorder.stop());
       },
       onCleared: () => {
         if (!this.#blocked) return;
         this.#blocked = null;
         console.error("Storage limits hold again: recording resumes");
-        if (this.#wantRecording) void this.#serial(() => this.#startRecording());
+        if (this.#wantRecording) void this.#serial.run(() => this.#startRecording());
       },
     });
-  }
-
-  #serial<T>(step: () => Promise<T>): Promise<T> {
-    const result = this.#queue.then(step);
-    this.#queue = result.catch(() => {});
-    return result;
   }
 }
 

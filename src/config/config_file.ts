@@ -5,9 +5,10 @@
  * @module
  */
 
-import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { messageOf } from "../errors.ts";
+import { writeFileAtomic } from "../storage/write_file_atomic.ts";
 import { ConfigError } from "./config_error.ts";
 import { checkValue, expectedOf, impliedSource } from "./setting_rules.ts";
 import { type Config, ROWS, SETTING_KEYS, type SettingKey } from "./settings_schema.ts";
@@ -71,8 +72,8 @@ export function parseConfigFile(text: string, path: string): Partial<Config> {
 
 /**
  * Writes `changes` into the JSON config file at `path` (created if missing), keeping its other
- * keys. Atomic: a temporary file is written and fsync'ed, then renamed over the old one, so a
- * power cut leaves either the old file or the new one, never a broken one.
+ * keys, with `writeFileAtomic`: a power cut leaves either the old file or the new one, never a
+ * broken one (the folder is fsync'ed too, so the new one is there after the cut).
  */
 export async function saveSettings(path: string, changes: Partial<Config>): Promise<void> {
   let current: Record<string, unknown> = {};
@@ -84,19 +85,10 @@ export async function saveSettings(path: string, changes: Partial<Config>): Prom
     }
   }
   const text = `${JSON.stringify({ ...current, ...changes }, null, 2)}\n`;
-  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
   try {
     await mkdir(dirname(path), { recursive: true });
-    const file = await open(temporary, "wx", 0o600);
-    try {
-      await file.writeFile(text);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temporary, path);
+    await writeFileAtomic(path, text, { mode: 0o600 });
   } catch (error) {
-    await unlink(temporary).catch(() => {});
     throw new ConfigError(`Cannot save settings to ${path}: ${osReason(error)}`, { cause: error });
   }
 }

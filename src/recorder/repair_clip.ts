@@ -1,4 +1,5 @@
 import { rename, unlink } from "node:fs/promises";
+import { probeVideo } from "../process/ffprobe.ts";
 import { runtime } from "../runtime/current.ts";
 import type { ClipExtension } from "../storage/clip_name.ts";
 
@@ -51,26 +52,12 @@ export async function repairClip(path: string, ext: ClipExtension): Promise<Repa
 }
 
 async function probe(path: string): Promise<RepairedClip> {
-  const output = await runtime().output("ffprobe", {
-    args: [
-      "-v",
-      "error",
-      "-count_packets",
-      "-select_streams",
-      "v:0",
-      "-show_entries",
-      "stream=nb_read_packets:format=duration",
-      "-of",
-      "json",
-      path,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
+  const probed = await probeVideo(path, {
+    entries: "stream=nb_read_packets:format=duration",
+    countPackets: true,
   });
-  if (!output.success) return { frames: 0, duration: null };
-  const json = JSON.parse(new TextDecoder().decode(output.stdout));
-  const frames = Number(json.streams?.[0]?.nb_read_packets ?? 0);
-  const duration = Number(json.format?.duration);
+  if (!probed) return { frames: 0, duration: null };
+  const frames = Number(probed.stream.nb_read_packets ?? 0);
+  const duration = Number(probed.format.duration);
   return { frames, duration: Number.isFinite(duration) ? duration : null };
 }

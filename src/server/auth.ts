@@ -1,9 +1,10 @@
 import { basicAuth } from "@hono/hono/basic-auth";
 import type { MiddlewareHandler } from "@hono/hono";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { messageOf } from "../errors.ts";
+import { writeFileAtomic } from "../storage/write_file_atomic.ts";
 
 /** A user name and password for HTTP Basic authentication. */
 export interface Credentials {
@@ -44,11 +45,9 @@ export async function resolveCredentials(
   const password = randomPassword();
   try {
     await mkdir(options.configDir, { recursive: true, mode: 0o700 });
-    // Written under a temporary name with mode 0600 from the start, then renamed: never readable
-    // by others, never half-written.
-    const temporary = `${file}.${crypto.randomUUID()}.tmp`;
-    await writeFile(temporary, `${password}\n`, { mode: 0o600, flag: "wx" });
-    await rename(temporary, file);
+    // Mode 0600 from the first byte: never readable by others, never half-written, and
+    // fsync'ed, so the password printed once is still the one after a power cut.
+    await writeFileAtomic(file, `${password}\n`, { mode: 0o600 });
   } catch (error) {
     throw new Error(`Cannot save a generated password in ${file}: ${messageOf(error)}`);
   }

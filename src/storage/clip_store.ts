@@ -27,10 +27,13 @@ import {
   writeFile,
 } from "node:fs/promises";
 import { join } from "node:path";
+import { probeVideo } from "../process/ffprobe.ts";
 import { runtime } from "../runtime/current.ts";
+import { SerialQueue } from "../serial_queue.ts";
 import { parseClipName } from "./clip_name.ts";
 import { type DiskSpace, diskSpace } from "./disk_space.ts";
 import { planRetention, type RetentionLimits, type RetentionPlan } from "./retention_policy.ts";
+import { syncDirectory, writeFileAtomic } from "./write_file_atomic.ts";
 
 /** Folder inside the output directory that holds locked clips. */
 export const LOCKED_DIR = "locked";
@@ -191,7 +194,8 @@ export class ClipStore {
   readonly #options: ClipStoreOptions;
   /** Pending locks: seq → when the lock was asked (ms). */
   #pending = new Map<number, number>();
-  #queue: Promise<unknown> = Promise.resolve();
+  /** Changes (lock, unlock, delete, retention, pending writes) run one at a time. */
+  #exclusive = new SerialQueue();
   /** ffprobe results by file name, valid while the key (size, mtime) matches. */
   #probes = new Map<string, { key: string; probe: Promise<Probe> }>();
   #probesChanged = false;
@@ -216,7 +220,7 @@ export class ClipStore {
     if (!(await lstat(locked)).isDirectory()) {
       throw new Error(`Cannot use ${locked}: it is not a directory (a symlink?)`);
     }
-    await store.#exclusive(() => store.#load());
+    await store.#exclusive.run(() => store.#load());
     await store.#loadProbes();
     return store;
   }
@@ -331,7 +335,7 @@ export class ClipStore {
    */
   async settled(seq: number): Promise<void> {
     if (!this.#pending.has(seq)) return;
-    await this.#exclusive(() => this.#reconcile([seq])).catch(() => {});
+    await this.#exclusive.run(() => this.#reconcile([seq])).catch(() => {});
   }
 
   /**
@@ -339,7 +343,7 @@ export class ClipStore {
    * when it closes. Locking a locked clip does nothing.
    */
   lock(id: string): Promise<LockResult> {
-    return this.#exclusive(async () => {
+    return this.#exclusive.run(async () => {
       const entry = await this.#find(id);
       const [result] = await this.#lockSeqs([entry.seq]);
       return result;
@@ -351,12 +355,12 @@ export class ClipStore {
    * one after it, as a dashcam does when it senses a crash.
    */
   lockEvent(seq: number): Promise<LockResult[]> {
-    return this.#exclusive(() => this.#lockSeqs([seq - 1, seq, seq + 1].filter((n) => n >= 0)));
+    return this.#exclusive.run(() => this.#lockSeqs([seq - 1, seq, seq + 1].filter((n) => n >= 0)));
   }
 
   /** Unlocks clip `id`: moves it back beside the others and drops any pending lock. */
   unlock(id: string): Promise<void> {
-    return this.#exclusive(async () => {
+    return this.#exclusive.run(async () => {
       const entry = await this.#find(id);
       if (this.#pending.delete(entry.seq)) await this.#savePending();
       if (entry.dir === LOCKED_DIR) await this.#move(entry, "");
@@ -370,7 +374,7 @@ export class ClipStore {
    * @throws {ClipLockedError} for a locked clip.
    */
   delete(id: string): Promise<void> {
-    return this.#exclusive(async () => {
+    return this.#exclusive.run(async () => {
       const entry = await this.#find(id);
       if (entry.recording) throw new ClipBusyError(entry.id);
       if (entry.dir === LOCKED_DIR || this.#pending.has(entry.seq)) {
@@ -410,7 +414,7 @@ export class ClipStore {
    * `plan.reason` says why; the caller should stop recording.
    */
   enforce(limits: RetentionLimits, options: EnforceOptions = {}): Promise<RetentionPlan> {
-    return this.#exclusive(async () => {
+    return this.#exclusive.run(async () => {
       const entries = await this.#scan();
       const clips = [];
       for (const entry of entries) {
@@ -440,13 +444,6 @@ export class ClipStore {
       for (const id of plan.delete) await this.#remove(byId.get(id)!);
       return plan;
     });
-  }
-
-  /** Runs changes one at a time, so two moves or pending writes never interleave. */
-  #exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.#queue.then(task);
-    this.#queue = result.catch(() => {});
-    return result;
   }
 
   /** Finds a clip by id among the listed files. */
@@ -581,7 +578,7 @@ export class ClipStore {
     await this.#reconcile([...this.#pending.keys()], true);
   }
 
-  /** Writes pending locks atomically (temp file, fsync, rename, fsync the folder). */
+  /** Writes pending locks atomically (`writeFileAtomic`: fsync, rename, fsync the folder). */
   async #savePending(): Promise<void> {
     const dir = join(this.#output, LOCKED_DIR);
     const path = join(dir, PENDING_FILE);
@@ -589,7 +586,7 @@ export class ClipStore {
       await unlink(path).catch((error) => {
         if (!isNotFound(error)) throw error;
       });
-      await syncPath(dir);
+      await syncDirectory(dir);
       return;
     }
     const pending = [...this.#pending].sort(([a], [b]) => a - b).map(([seq, at]) => ({ seq, at }));
@@ -601,19 +598,15 @@ export class ClipStore {
       null,
       2,
     ) + "\n";
-    const temp = join(dir, `.${PENDING_FILE}.tmp`);
-    await writeFile(temp, text);
-    await syncPath(temp);
-    await rename(temp, path);
-    await syncPath(dir);
+    await writeFileAtomic(path, text);
   }
 
   /** Moves a clip between the output folder and `locked/`, and fsyncs both folders. */
   async #move(entry: Entry, to: "" | typeof LOCKED_DIR): Promise<void> {
     const from = this.#path(entry);
     await rename(from, join(this.#output, to, entry.name));
-    await syncPath(join(this.#output, to));
-    await syncPath(join(this.#output, entry.dir));
+    await syncDirectory(join(this.#output, to));
+    await syncDirectory(join(this.#output, entry.dir));
   }
 
   async #remove(entry: Entry): Promise<void> {
@@ -721,35 +714,15 @@ function pick(entries: Entry[], seq: number): Entry | undefined {
 }
 
 async function probeFile(ffprobe: string, path: string): Promise<Probe> {
-  const output = await runtime().output(ffprobe, {
-    args: [
-      "-v",
-      "error",
-      "-select_streams",
-      "v:0",
-      "-show_entries",
-      "stream=codec_name,width,height:format=duration",
-      "-of",
-      "json",
-      path,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-  });
-  let json;
-  try {
-    json = JSON.parse(new TextDecoder().decode(output.stdout));
-  } catch {
-    json = {};
-  }
-  const stream = json.streams?.[0] ?? {};
-  const duration = Number(json.format?.duration);
+  const entries = "stream=codec_name,width,height:format=duration";
+  const { stream, format } = await probeVideo(path, { entries, ffprobe }) ??
+    { stream: {}, format: {} };
+  const duration = Number(format.duration);
   return {
     duration: Number.isFinite(duration) ? Math.round(duration * 1000) / 1000 : null,
     codec: typeof stream.codec_name === "string" ? stream.codec_name : null,
-    width: Number.isSafeInteger(stream.width) ? stream.width : null,
-    height: Number.isSafeInteger(stream.height) ? stream.height : null,
+    width: Number.isSafeInteger(stream.width) ? stream.width as number : null,
+    height: Number.isSafeInteger(stream.height) ? stream.height as number : null,
   };
 }
 
@@ -780,16 +753,6 @@ async function firstFrame(ffmpeg: string, path: string): Promise<Uint8Array> {
     stderr: "null",
   });
   return output.success ? output.stdout : new Uint8Array();
-}
-
-/** fsync a file or directory, so a rename survives a power cut. */
-async function syncPath(path: string): Promise<void> {
-  const file = await open(path, "r");
-  try {
-    await file.sync();
-  } finally {
-    await file.close();
-  }
 }
 
 /** Whether `error` says the file is not there (ENOENT), on Deno and on Node. */
