@@ -1,5 +1,8 @@
 import type { Frame, FrameParserStats } from "./frame.ts";
 import { ChunkQueue } from "./_chunk_queue.ts";
+import { type H264StreamInfo, parseSps } from "../codecs/h264.ts";
+
+export { type H264StreamInfo, parseSps };
 
 /** Options for {@linkcode H264AccessUnitStream}. */
 export interface H264AccessUnitStreamOptions {
@@ -9,18 +12,6 @@ export interface H264AccessUnitStreamOptions {
   firstSeq?: number;
   /** Clock for `Frame.time`, in ms since the epoch. Default `Date.now`. */
   now?: () => number;
-}
-
-/** What the latest sequence parameter set says about the stream. */
-export interface H264StreamInfo {
-  /** `profile_idc`: 66 baseline, 77 main, 100 high, 244 high 4:4:4, ... */
-  profileIdc: number;
-  /** `level_idc`: ten times the level (41 is level 4.1). */
-  levelIdc: number;
-  /** Displayed width in pixels, after cropping; absent if the SPS could not be parsed. */
-  width?: number;
-  /** Displayed height in pixels, after cropping; absent if the SPS could not be parsed. */
-  height?: number;
 }
 
 const NAL_SLICE = 1;
@@ -314,131 +305,4 @@ class H264Parser {
  */
 function canBeginUnit(type: number, firstMbZero: boolean): boolean {
   return firstMbZero || (type >= NAL_SEI && type <= NAL_AUD) || (type >= 14 && type <= 18);
-}
-
-/** Profiles whose SPS carries chroma format, bit depths and scaling matrices (7.3.2.1.1). */
-const HIGH_PROFILES = new Set([100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135]);
-
-/** Profile, level and cropped picture size from an SPS NAL unit (header included). */
-export function parseSps(nal: Uint8Array): H264StreamInfo | undefined {
-  const rbsp = unescape(nal);
-  if (rbsp.length < 4) return undefined;
-  const info: H264StreamInfo = { profileIdc: rbsp[1], levelIdc: rbsp[3] };
-  try {
-    const bits = new BitReader(rbsp.subarray(4));
-    bits.ue(); // seq_parameter_set_id
-    let chromaFormatIdc = 1;
-    let separateColourPlane = false;
-    if (HIGH_PROFILES.has(info.profileIdc)) {
-      chromaFormatIdc = bits.ue();
-      if (chromaFormatIdc === 3) separateColourPlane = bits.u(1) === 1;
-      bits.ue(); // bit_depth_luma_minus8
-      bits.ue(); // bit_depth_chroma_minus8
-      bits.u(1); // qpprime_y_zero_transform_bypass_flag
-      if (bits.u(1) === 1) { // seq_scaling_matrix_present_flag
-        for (let i = 0; i < (chromaFormatIdc === 3 ? 12 : 8); i++) {
-          if (bits.u(1) === 1) skipScalingList(bits, i < 6 ? 16 : 64);
-        }
-      }
-    }
-    bits.ue(); // log2_max_frame_num_minus4
-    const picOrderCntType = bits.ue();
-    if (picOrderCntType === 0) {
-      bits.ue(); // log2_max_pic_order_cnt_lsb_minus4
-    } else if (picOrderCntType === 1) {
-      bits.u(1); // delta_pic_order_always_zero_flag
-      bits.se(); // offset_for_non_ref_pic
-      bits.se(); // offset_for_top_to_bottom_field
-      const cycle = bits.ue();
-      for (let i = 0; i < cycle; i++) bits.se(); // offset_for_ref_frame
-    }
-    bits.ue(); // max_num_ref_frames
-    bits.u(1); // gaps_in_frame_num_value_allowed_flag
-    const widthInMbs = bits.ue() + 1;
-    const heightInMapUnits = bits.ue() + 1;
-    const frameMbsOnly = bits.u(1);
-    if (frameMbsOnly === 0) bits.u(1); // mb_adaptive_frame_field_flag
-    bits.u(1); // direct_8x8_inference_flag
-    let [left, right, top, bottom] = [0, 0, 0, 0];
-    if (bits.u(1) === 1) [left, right, top, bottom] = [bits.ue(), bits.ue(), bits.ue(), bits.ue()];
-    // Crop offsets are in chroma sample units (7.4.2.1.1, CropUnitX/Y).
-    const chromaArrayType = separateColourPlane ? 0 : chromaFormatIdc;
-    const cropUnitX = chromaArrayType === 0 || chromaArrayType === 3 ? 1 : 2;
-    const cropUnitY = (chromaArrayType === 1 ? 2 : 1) * (2 - frameMbsOnly);
-    const width = widthInMbs * 16 - cropUnitX * (left + right);
-    const height = (2 - frameMbsOnly) * heightInMapUnits * 16 - cropUnitY * (top + bottom);
-    if (width > 0 && height > 0) Object.assign(info, { width, height });
-  } catch (error) {
-    if (!(error instanceof RangeError)) throw error;
-    // A short or malformed SPS: profile and level are still good.
-  }
-  return info;
-}
-
-function skipScalingList(bits: BitReader, size: number): void {
-  let last = 8;
-  let next = 8;
-  for (let j = 0; j < size && next !== 0; j++) {
-    next = (last + bits.se() + 256) % 256;
-    if (next !== 0) last = next;
-  }
-}
-
-/** The RBSP of a NAL unit: drops each emulation-prevention 03 that follows 00 00. */
-function unescape(payload: Uint8Array): Uint8Array {
-  let at = findEscape(payload, 0);
-  if (at < 0) return payload;
-  const out = new Uint8Array(payload.length);
-  let length = 0;
-  let from = 0;
-  while (at >= 0) {
-    out.set(payload.subarray(from, at), length);
-    length += at - from;
-    from = at + 1;
-    at = findEscape(payload, at + 1);
-  }
-  out.set(payload.subarray(from), length);
-  return out.subarray(0, length + payload.length - from);
-}
-
-/** Index of the next 03 preceded by 00 00, at or after `from`, or -1. */
-function findEscape(payload: Uint8Array, from: number): number {
-  for (let at = payload.indexOf(3, from); at >= 0; at = payload.indexOf(3, at + 1)) {
-    if (at >= from + 2 && payload[at - 1] === 0 && payload[at - 2] === 0) return at;
-  }
-  return -1;
-}
-
-/** Reads bits and exp-Golomb codes MSB first; throws RangeError past the end. */
-class BitReader {
-  #bytes: Uint8Array;
-  #bit = 0;
-
-  constructor(bytes: Uint8Array) {
-    this.#bytes = bytes;
-  }
-
-  u(count: number): number {
-    let value = 0;
-    for (let i = 0; i < count; i++) {
-      const byte = this.#bytes[this.#bit >> 3];
-      if (byte === undefined) throw new RangeError("SPS ends early");
-      value = value * 2 + ((byte >> (7 - (this.#bit & 7))) & 1);
-      this.#bit++;
-    }
-    return value;
-  }
-
-  ue(): number {
-    let zeros = 0;
-    while (this.u(1) === 0) {
-      if (++zeros > 31) throw new RangeError("Exp-Golomb code too long");
-    }
-    return 2 ** zeros - 1 + this.u(zeros);
-  }
-
-  se(): number {
-    const code = this.ue();
-    return code % 2 === 1 ? (code + 1) / 2 : -code / 2;
-  }
 }
