@@ -12,6 +12,7 @@ import { FrameHub } from "./frames/frame_hub.ts";
 import type { Frame } from "./frames/frame.ts";
 import { type RecorderStatus, SegmentRecorder } from "./recorder/segment_recorder.ts";
 import { MjpegStreams } from "./server/mjpeg_streams.ts";
+import { Mp4LiveStreams } from "./live/mp4_live_streams.ts";
 import { parseByteSize, parseFreeSpaceFloor } from "./storage/byte_size.ts";
 import { ClipStore } from "./storage/clip_store.ts";
 import { RetentionGuard, type RetentionStatus } from "./storage/retention_guard.ts";
@@ -64,6 +65,8 @@ export class Dashcam {
   readonly store: ClipStore;
   /** Live-view responses; they follow the current live hub. */
   readonly streams: MjpegStreams;
+  /** `/live.mp4` responses (H.264 mode): the camera's own stream, on the current camera hub. */
+  readonly mp4: Mp4LiveStreams;
   readonly #options: DashcamOptions & { clock: RecorderClock };
   #config: Config;
   #pipeline: Pipeline;
@@ -89,6 +92,7 @@ export class Dashcam {
     this.#pipeline = this.#assemble(config, source);
     this.#guard = this.#buildGuard(config);
     this.streams = new MjpegStreams(() => this.live.hub);
+    this.mp4 = new Mp4LiveStreams(() => this.#pipeline.hub);
   }
 
   /** Resolves the camera and opens the clip store; starts nothing. */
@@ -239,6 +243,7 @@ export class Dashcam {
       await this.#guard.stop();
       await this.#stopPipeline();
       await this.streams.closeAll();
+      await this.mp4.closeAll();
     });
   }
 

@@ -80,6 +80,25 @@ export function createApp(options: AppOptions): Hono {
 
   app.get("/stream.mjpg", () => dashcam.streams.response());
 
+  // The camera's own H.264 as fragmented MP4, for a <video> through Media Source Extensions.
+  app.get("/live.mp4", async (c) => {
+    if (dashcam.source.codec !== "h264") {
+      return c.json(
+        { error: "No H.264 live video: the camera sends MJPEG; use /stream.mjpg" },
+        409,
+      );
+    }
+    try {
+      const response = await dashcam.mp4.response();
+      if (response) return response;
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      return c.json({ error: `Cannot stream live video: ${error.message}` }, 502);
+    }
+    c.header("retry-after", "1");
+    return c.json({ error: "No live video yet: the camera has sent no keyframe" }, 503);
+  });
+
   // The control page's own live view: one frame per request, paced by the page.
   const liveFrames = new LiveFrames(() => dashcam.live.hub, { now: dashcam.clock.now });
   app.get("/live/frame.jpg", (c) => {
@@ -115,7 +134,11 @@ export function createApp(options: AppOptions): Hono {
   app.get("/api/status", async (c) =>
     c.json(redactAll({
       record: await dashcam.recordState(),
-      ...statusReport(dashcam.status(), dashcam.live.hub.consumers, options.startedAt),
+      ...statusReport(
+        dashcam.status(),
+        [...dashcam.live.hub.consumers, ...dashcam.mp4.viewers],
+        options.startedAt,
+      ),
       health: (await options.health?.()) ?? null,
       http: httpReport(options.http?.() ?? null),
     })));
@@ -214,7 +237,8 @@ export function statusReport(
   startedAt: number,
 ): Record<string, unknown> {
   const { camera, source, preview, storage } = status;
-  const watching = viewers.filter((viewer) => viewer.kind === "newest");
+  // Live viewers: MJPEG ("newest" hub consumers) and `/live.mp4`; not the recorder.
+  const watching = viewers.filter((viewer) => viewer.kind === "newest" || viewer.kind === "mp4");
   const space = storage.space;
   return {
     camera: {
@@ -270,6 +294,7 @@ export function statusReport(
     viewers: {
       count: watching.length,
       clients: watching.map((viewer) => ({
+        kind: viewer.kind === "mp4" ? "mp4" : "mjpeg",
         fps: viewer.fps,
         frames: viewer.delivered,
         since: viewer.since,
