@@ -11,7 +11,6 @@
  *
  * @module
  */
-import { $ } from "./js/dom.js";
 import { renderLiveNote, stopLive, updateLive } from "./js/live.js";
 import { poll, pollTimer } from "./js/status.js";
 import { renderCurrent } from "./js/recording.js";
@@ -50,10 +49,6 @@ setInterval(() => {
 }, 1000);
 
 updateLive();
-// The time zone field offers the zones this browser knows.
-$("timezones").replaceChildren(
-  ...(Intl.supportedValuesOf?.("timeZone") ?? []).map((zone) => new Option(zone)),
-);
 void syncClock();
 void poll();
 void loadSettings();

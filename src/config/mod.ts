@@ -42,6 +42,7 @@ export {
   type Defaults,
   EDITABLE_SETTINGS,
   type EditableSetting,
+  type PageWords,
   type Part,
   PART_SETTINGS,
   PARTS,

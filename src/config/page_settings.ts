@@ -12,6 +12,7 @@ import {
   DEFAULTS,
   EDITABLE_SETTINGS,
   type EditableSetting,
+  type PageWords,
   ROWS,
   SETTING_KEYS,
   type SettingKey,
@@ -33,26 +34,46 @@ export interface PageSettingSchema {
   maximum?: number;
   /** The choices, in order. */
   enum?: readonly string[];
+  /** The choices' labels, by value, when they are not the values themselves. */
+  enumLabels?: Readonly<Record<string, string>>;
+  /** The unit beside the label: "px". */
+  symbol?: string;
+  /** The fieldset the field goes in. */
+  group: string;
+  /** The short line under the field, if any. */
+  hint?: string;
+  /** `"text"` for a number typed as text ("6M"). */
+  input?: "text";
+  /** Suggestions while typing: `"timeZones"`, the browser's. */
+  suggest?: "timeZones";
 }
 
+/** The fieldset of a field whose row names none. */
+const OTHER_GROUP = "More settings";
+
 /** The words of an editable row: its `page` entry. */
-function wordsOf(key: EditableSetting) {
-  return (ROWS[key] as SettingRow & { page: { label: string; unit?: string; must?: string } })
-    .page;
+function wordsOf(key: EditableSetting): PageWords {
+  return (ROWS[key] as SettingRow & { page: PageWords }).page;
 }
 
 /** The schema of every editable setting, in form order, for `GET /api/settings`. */
 export function pageSchema(): Record<EditableSetting, PageSettingSchema> {
   return Object.fromEntries(EDITABLE_SETTINGS.map((key) => {
     const row = ROWS[key];
-    const { label, unit } = wordsOf(key);
+    const words = wordsOf(key);
     const schema: PageSettingSchema = {
       type: row.type === "number" && row.integer ? "integer" : row.type as "number" | "string",
-      label,
+      label: words.label,
       help: row.type === "boolean" ? row.noHelp : helpText(row, row.help),
       default: DEFAULTS[key],
+      group: words.group ?? OTHER_GROUP,
     };
-    if (unit !== undefined) schema.unit = unit;
+    if (words.unit !== undefined) schema.unit = words.unit;
+    if (words.symbol !== undefined) schema.symbol = words.symbol;
+    if (words.hint !== undefined) schema.hint = helpText(row, words.hint);
+    if (words.choiceLabels !== undefined) schema.enumLabels = words.choiceLabels;
+    if (words.text) schema.input = "text";
+    if (words.suggest !== undefined) schema.suggest = words.suggest;
     if (row.type === "number") {
       if (row.aboveMin) schema.exclusiveMinimum = row.min;
       else schema.minimum = row.min;

@@ -11,8 +11,8 @@
  *    (`{range}` and `{choices}` are filled in) and `arg`, the value's name in `--help`.
  * 3. `restarts`: the part rebuilt when it changes while running. A new part goes into
  *    {@linkcode PARTS} and `Dashcam.applySettings`.
- * 4. `page: { label, unit }` when the control page may change it (its form is built from
- *    this); `secret: true` for a value never sent to the page.
+ * 4. `page: { label, group, hint, ... }` ({@linkcode PageWords}) when the control page may
+ *    change it: its form is built from this. `secret: true` for a value never sent to it.
  * 5. Run `deno run -A scripts/settings_table.ts` to rewrite the README's table (a test
  *    checks it is current).
  *
@@ -31,6 +31,31 @@ export const PARTS = ["camera", "recorder", "preview", "storage", "clock"] as co
 /** A part of the recorder that a settings change may restart. */
 export type Part = typeof PARTS[number];
 
+/**
+ * How the control page shows an editable setting. Its errors use these words too ("Clip
+ * length must be from 1 to 3600 seconds").
+ */
+export interface PageWords {
+  /** The field's label, and the subject of its errors. */
+  label: string;
+  /** The unit in errors: "seconds". */
+  unit?: string;
+  /** The unit beside the label: "s". */
+  symbol?: string;
+  /** Replaces the derived "must be …" words of errors. */
+  must?: string;
+  /** The fieldset the field goes in; fieldsets come in the order of their first field. */
+  group?: string;
+  /** The line under the field (`{range}`, `{choices}` filled in). Default: none. */
+  hint?: string;
+  /** The choices' labels, by value. Default: the values. */
+  choiceLabels?: Readonly<Record<string, string>>;
+  /** A number typed as text (a bitrate may be "6M"). */
+  text?: boolean;
+  /** Suggestions while typing: the time zones the browser knows. */
+  suggest?: "timeZones";
+}
+
 /** What every row may say, whatever its type. */
 interface SettingRowBase {
   /**
@@ -46,12 +71,8 @@ interface SettingRowBase {
   defaultText?: string;
   /** The part restarted when this setting changes while running. */
   restarts?: Part;
-  /**
-   * Set when the control page may change the setting: its label there and, for numbers,
-   * the unit. Errors for the page use these words ("Clip length must be from 1 to 3600
-   * seconds"), `must` replacing the derived "must be …" part when given.
-   */
-  page?: { label: string; unit?: string; must?: string };
+  /** Set when the control page may change the setting: how its form shows it. */
+  page?: PageWords;
   /** Never sent to the page (a password). */
   secret?: boolean;
 }
@@ -98,6 +119,10 @@ export type SettingRow = NumberRow | StringRow | BooleanRow;
 
 // Written once here, used by several rows.
 const PIXELS = { arg: "PIXELS", type: "number", integer: true } as const;
+// The control page's fieldsets.
+const CAMERA = "Camera";
+const CLIPS = "Clips and storage";
+const LIVE = "Live view in H.264 mode";
 
 /** Every setting, in `--help` order; see the module doc for how to add one. */
 export const SETTINGS = {
@@ -132,7 +157,7 @@ export const SETTINGS = {
     default: 1280,
     help: "frame width, {range}",
     restarts: "camera",
-    page: { label: "Width", unit: "pixels" },
+    page: { label: "Width", unit: "pixels", symbol: "px", group: CAMERA },
   },
   height: {
     ...PIXELS,
@@ -141,7 +166,7 @@ export const SETTINGS = {
     default: 720,
     help: "frame height, {range}",
     restarts: "camera",
-    page: { label: "Height", unit: "pixels" },
+    page: { label: "Height", unit: "pixels", symbol: "px", group: CAMERA },
   },
   fps: {
     type: "number",
@@ -152,7 +177,7 @@ export const SETTINGS = {
     default: 30,
     help: "frames per second, {range}",
     restarts: "camera",
-    page: { label: "Frame rate", unit: "frames per second" },
+    page: { label: "Frame rate", unit: "frames per second", symbol: "fps", group: CAMERA },
   },
   quality: {
     type: "number",
@@ -163,7 +188,7 @@ export const SETTINGS = {
     default: 80,
     help: "JPEG quality, {range}",
     restarts: "camera",
-    page: { label: "JPEG quality" },
+    page: { label: "JPEG quality", group: CAMERA, hint: "{range}, for MJPEG" },
   },
   segment: {
     type: "number",
@@ -173,7 +198,7 @@ export const SETTINGS = {
     default: 60,
     help: "clip length, {range}",
     restarts: "recorder",
-    page: { label: "Clip length", unit: "seconds" },
+    page: { label: "Clip length", unit: "seconds", symbol: "s", group: CLIPS, hint: "{range}" },
   },
   timezone: {
     type: "string",
@@ -185,7 +210,13 @@ export const SETTINGS = {
     help: "time zone of clip names, the burned-in clock and the page, e.g. Europe/Berlin",
     // Clip names read it at each close; a burned-in clock needs a camera restart.
     restarts: "clock",
-    page: { label: "Time zone", must: 'a time zone like "Europe/Berlin", or empty' },
+    page: {
+      label: "Time zone",
+      must: 'a time zone like "Europe/Berlin", or empty',
+      group: CLIPS,
+      hint: "of clip names and times, e.g. Europe/Berlin; empty: the phone's",
+      suggest: "timeZones",
+    },
   },
   output: {
     type: "string",
@@ -222,7 +253,7 @@ export const SETTINGS = {
     help: "cap on the clips' total size, e.g. 20G; the oldest unlocked clips are deleted to " +
       "stay under it",
     restarts: "storage",
-    page: { label: "Space for clips" },
+    page: { label: "Space for clips", group: CLIPS, hint: "e.g. 20G; empty: whole disk" },
   },
   minFree: {
     type: "string",
@@ -233,7 +264,7 @@ export const SETTINGS = {
     help: "free space to keep on the disk, e.g. 1G or 10%; the oldest unlocked clips are " +
       "deleted to keep it",
     restarts: "storage",
-    page: { label: "Free space to keep" },
+    page: { label: "Free space to keep", group: CLIPS, hint: "on the disk, e.g. 1G or 10%" },
   },
   user: {
     type: "string",
@@ -268,7 +299,12 @@ export const SETTINGS = {
     default: "auto",
     help: "{choices}; auto is h264 for the Pi camera (its hardware encoder), mjpeg otherwise",
     restarts: "camera",
-    page: { label: "Codec" },
+    page: {
+      label: "Codec",
+      group: CAMERA,
+      hint: "Auto: H.264 on the Pi camera, else MJPEG",
+      choiceLabels: { auto: "Auto", mjpeg: "MJPEG", h264: "H.264" },
+    },
   },
   bitrate: {
     type: "number",
@@ -281,7 +317,14 @@ export const SETTINGS = {
     default: 0,
     help: "H.264 bits per second, e.g. 6000000 or 6M; 0 picks about 0.1 bit per pixel",
     restarts: "camera",
-    page: { label: "Bitrate", must: "from 0 to 100M bits per second, e.g. 6M (0 picks one)" },
+    page: {
+      label: "Bitrate",
+      must: "from 0 to 100M bits per second, e.g. 6M (0 picks one)",
+      symbol: "bit/s",
+      group: CAMERA,
+      hint: "H.264; e.g. 6M, 0: auto",
+      text: true,
+    },
   },
   intra: {
     type: "number",
@@ -292,7 +335,12 @@ export const SETTINGS = {
     default: 0,
     help: "H.264 keyframe interval, {range}; 0 is one second",
     restarts: "camera",
-    page: { label: "Keyframe interval", unit: "frames" },
+    page: {
+      label: "Keyframe interval",
+      unit: "frames",
+      group: CAMERA,
+      hint: "H.264: one every N frames; 0: 1 a second",
+    },
   },
   profile: {
     type: "string",
@@ -317,7 +365,7 @@ export const SETTINGS = {
     default: 640,
     help: "live view width in H.264 mode, {range}",
     restarts: "preview",
-    page: { label: "Live view width", unit: "pixels" },
+    page: { label: "Live view width", unit: "pixels", symbol: "px", group: LIVE },
   },
   previewHeight: {
     ...PIXELS,
@@ -326,7 +374,7 @@ export const SETTINGS = {
     default: 360,
     help: "live view height in H.264 mode, {range}",
     restarts: "preview",
-    page: { label: "Live view height", unit: "pixels" },
+    page: { label: "Live view height", unit: "pixels", symbol: "px", group: LIVE },
   },
   previewFps: {
     type: "number",
@@ -337,7 +385,7 @@ export const SETTINGS = {
     default: 5,
     help: "live view rate in H.264 mode, {range}; decoded only while someone watches",
     restarts: "preview",
-    page: { label: "Live view rate", unit: "frames per second" },
+    page: { label: "Live view rate", unit: "frames per second", symbol: "fps", group: LIVE },
   },
 } as const satisfies Record<string, SettingRow>;
 

@@ -61,6 +61,8 @@ Deno.test("pageSchema describes every editable setting in the JSON Schema's word
     help: "frame width, 16 to 7680",
     default: 1280,
     unit: "pixels",
+    symbol: "px",
+    group: "Camera",
     minimum: 16,
     maximum: 7680,
   });
@@ -70,11 +72,17 @@ Deno.test("pageSchema describes every editable setting in the JSON Schema's word
     help: "frames per second, above 0 and at most 120",
     default: 30,
     unit: "frames per second",
+    symbol: "fps",
+    group: "Camera",
     exclusiveMinimum: 0,
     maximum: 120,
   });
   assert.deepEqual(schema.codec.enum, ["auto", "mjpeg", "h264"]);
+  assert.equal(schema.codec.enumLabels?.h264, "H.264");
   assert.equal(schema.codec.type, "string");
+  assert.equal(schema.quality.hint, "1 to 100, for MJPEG", "{range} is filled in a hint too");
+  assert.equal(schema.bitrate.input, "text", "a bitrate may be typed as 6M");
+  assert.equal(schema.timezone.suggest, "timeZones");
   for (const [key, field] of Object.entries(schema)) {
     assert.equal(field.default, DEFAULTS[key as keyof typeof DEFAULTS], key);
     assert.ok(field.label && field.help, key);

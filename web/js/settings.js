@@ -1,13 +1,15 @@
 // @ts-check
 /// <reference lib="dom" />
 /**
- * Settings: the form, filled from `GET api/settings` and saved with `PUT api/settings`.
+ * Settings: the form, built from the schema `GET api/settings` sends (one field per editable
+ * setting, in the server's fieldsets), filled from its settings and saved with
+ * `PUT api/settings`.
  *
  * @module
  */
 
 import { api, ApiError, messageOf } from "./api.js";
-import { $ } from "./dom.js";
+import { $, h } from "./dom.js";
 import { listing } from "./format.js";
 import { state } from "./state.js";
 import { restartLive } from "./live.js";
@@ -30,7 +32,113 @@ const APPLIED_NAMES = /** @type {Record<string, string>} */ ({
 });
 
 const form = /** @type {HTMLFormElement} */ ($("settings-form"));
-const preset = /** @type {HTMLSelectElement} */ ($("preset"));
+
+/** @typedef {import("../../src/config/mod.ts").PageSettingSchema} FieldSchema one field's */
+
+/** Frame sizes offered above the width and height fields. */
+const PRESETS = [
+  ["640x480", "640 × 480"],
+  ["1280x720", "1280 × 720 (720p)"],
+  ["1640x1232", "1640 × 1232 (Pi camera, full field)"],
+  ["1920x1080", "1920 × 1080 (1080p)"],
+  ["custom", "Custom"],
+];
+
+const preset = h(
+  "select",
+  { id: "preset" },
+  PRESETS.map(([value, text]) => new Option(text, value)),
+);
+
+/** The keys the form was built for, so a new schema (an updated server) rebuilds it. */
+let builtFor = "";
+
+/**
+ * One field: its label (with the unit), the input or select, the hint and the error slot.
+ * @param {string} key
+ * @param {FieldSchema} field
+ */
+function buildField(key, field) {
+  const described = [field.hint ? `${key}-hint` : "", `${key}-error`].filter(Boolean).join(" ");
+  /** @type {HTMLInputElement | HTMLSelectElement} */
+  let control;
+  /** @type {Node[]} */
+  const extra = [];
+  if (field.enum) {
+    control = h("select", { id: key, name: key, "aria-describedby": described }, [
+      ...field.enum.map((value) => new Option(field.enumLabels?.[value] ?? value, value)),
+    ]);
+  } else if (field.type !== "string" && field.input !== "text") {
+    const whole = field.type === "integer";
+    control = h("input", {
+      id: key,
+      name: key,
+      type: "number",
+      inputmode: whole ? "numeric" : "decimal",
+      step: whole ? false : "any",
+      "aria-describedby": described,
+    });
+  } else {
+    control = h("input", {
+      id: key,
+      name: key,
+      type: "text",
+      autocomplete: "off",
+      autocapitalize: "off",
+      spellcheck: "false",
+      list: field.suggest ? `${key}-suggestions` : false,
+      "aria-describedby": described,
+    });
+    if (field.suggest === "timeZones") {
+      // The zones this browser knows.
+      const zones = Intl.supportedValuesOf?.("timeZone") ?? [];
+      extra.push(
+        h("datalist", { id: `${key}-suggestions` }, zones.map((zone) => new Option(zone))),
+      );
+    }
+  }
+  const label = h("label", { for: key }, [
+    field.label,
+    ...(field.symbol ? [" ", h("span", { class: "unit" }, [field.symbol])] : []),
+  ]);
+  return h("div", { class: "field" }, [
+    label,
+    control,
+    ...extra,
+    ...(field.hint ? [h("p", { id: `${key}-hint`, class: "hint" }, [field.hint])] : []),
+    h("p", { id: `${key}-error`, class: "field-error", role: "alert" }),
+  ]);
+}
+
+/**
+ * (Re)builds the form's fieldsets from the schema, in its order; the frame-size presets go
+ * first in the width's fieldset.
+ * @param {Record<string, FieldSchema>} schema
+ */
+function buildForm(schema) {
+  const keys = Object.keys(schema).join(" ");
+  if (keys === builtFor) return;
+  builtFor = keys;
+  for (const old of form.querySelectorAll("fieldset")) old.remove();
+  /** @type {Map<string, HTMLFieldSetElement>} */
+  const groups = new Map();
+  for (const [key, field] of Object.entries(schema)) {
+    let fieldset = groups.get(field.group);
+    if (!fieldset) {
+      fieldset = h("fieldset", {}, [h("legend", {}, [field.group])]);
+      groups.set(field.group, fieldset);
+    }
+    fieldset.append(buildField(key, field));
+  }
+  if (schema.width && schema.height) {
+    const presetField = h("div", { class: "field full" }, [
+      h("label", { for: "preset" }, ["Resolution"]),
+      preset,
+    ]);
+    groups.get(schema.width.group)?.querySelector("legend")?.after(presetField);
+  }
+  form.prepend(...groups.values());
+}
 
 /** @param {string} key */
 function input(key) {
@@ -42,6 +150,7 @@ function input(key) {
 export async function loadSettings() {
   try {
     const data = await api("api/settings");
+    buildForm(data.schema ?? {});
     state.settings = data.settings;
     fillForm();
     const pending = data.restartNeeded ?? [];
