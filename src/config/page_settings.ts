@@ -126,7 +126,12 @@ export function validateSettings(input: unknown): Partial<Pick<Config, EditableS
       errors.push({ field: key, error });
       continue;
     }
-    const checked = checkValue(ROWS[key as EditableSetting], value);
+    const row = ROWS[key as EditableSetting];
+    // A bitrate may come as typed, "6M", as its hint says; other numbers come as numbers.
+    const typed = row.type === "number" && row.fromText && typeof value === "string"
+      ? row.fromText(value)
+      : value;
+    const checked = checkValue(row, typed);
     if (checked === undefined) {
       errors.push({ field: key, error: pageError(key as EditableSetting, value) });
     } else {

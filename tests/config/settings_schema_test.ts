@@ -111,3 +111,10 @@ Deno.test("GET /api/settings sends the schema beside the settings, and no secret
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("validateSettings takes a bitrate typed as the page's hint says, 6M", () => {
+  assert.deepEqual(validateSettings({ bitrate: "6M" }), { bitrate: 6_000_000 });
+  assert.deepEqual(validateSettings({ bitrate: "512k" }), { bitrate: 512_000 });
+  assert.throws(() => validateSettings({ bitrate: "200M" }), /^ConfigError: Bitrate must be/);
+  assert.throws(() => validateSettings({ fps: "30" }), /^ConfigError: Frame rate must be/);
+});
