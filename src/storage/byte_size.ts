@@ -76,29 +76,5 @@ export function parseFreeSpaceFloor(text: string): FreeSpaceFloor {
   return { percent };
 }
 
-/**
- * Formats a byte count for people, in powers of 1024 with one decimal.
- *
- * @example
- * ```ts
- * formatBytes(512); // "512 B"
- * formatBytes(22870700032); // "21.3 GiB"
- * ```
- */
-export function formatBytes(bytes: number): string {
-  const sign = bytes < 0 ? "-" : "";
-  let value = Math.abs(bytes);
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  if (unit === 0) return `${sign}${Math.round(value)} B`;
-  // 1023.96 KiB would round to "1024.0 KiB"; say "1 MiB" instead.
-  if (Number(value.toFixed(1)) >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  const digits = value.toFixed(1).replace(/\.0$/, "");
-  return `${sign}${digits} ${UNITS[unit]}iB`;
-}
+// One formatter for the server and the page, which runs it in the browser as it is.
+export { formatBytes } from "../../web/js/bytes.js";

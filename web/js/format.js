@@ -8,21 +8,8 @@
 
 import { state } from "./state.js";
 
-/**
- * Bytes in powers of 1024, like the server prints them ("21.3 GiB").
- * @param {number} bytes
- */
-export function formatBytes(bytes) {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = Math.abs(bytes);
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  const digits = unit === 0 ? String(Math.round(value)) : value.toFixed(1).replace(/\.0$/, "");
-  return `${bytes < 0 ? "-" : ""}${digits} ${units[unit]}`;
-}
+// The server's formatter: sizes read the same on the page as in its messages.
+export { formatBytes } from "./bytes.js";
 
 /**
  * A duration as the clock shows it: `0:42`, `12:05`, `1:02:03`.
