@@ -4,10 +4,10 @@
  * The dashcam control page: live view, recording control, status, clips and settings.
  *
  * Plain ES modules with no build step: this entry starts the page and ties it to the page's
- * visibility; the parts are in `js/`. Every URL is relative (`api/status`, not
- * `/api/status`) so the page also works behind a path prefix. State-changing requests are
- * same-origin `fetch` calls with a JSON body, which the server requires (it refuses
- * cross-origin ones).
+ * visibility; the parts are in `js/` (`README.md` says which module owns what). Every URL is
+ * relative (`api/status`, not `/api/status`) so the page also works behind a path prefix.
+ * State-changing requests are same-origin `fetch` calls with a JSON body, which the server
+ * requires (it refuses cross-origin ones).
  *
  * @module
  */

@@ -12,6 +12,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import process from "node:process";
 import { runtime } from "../runtime/current.ts";
 import { SpawnError } from "../runtime/runtime.ts";
+import type { HealthReport } from "../server/api_documents.ts";
 
 /** The throttling flags of `vcgencmd get_throttled`; "now" flags first, then "since boot". */
 export interface ThrottledState {
@@ -150,7 +151,7 @@ export class PiHealthReader {
 }
 
 /** The `/api/status` form of a reading: snake_case keys, like the rest of the document. */
-export function piHealthReport(health: PiHealth): Record<string, unknown> {
+export function piHealthReport(health: PiHealth): HealthReport {
   const t = health.throttled;
   return {
     temperature_c: health.temperatureC,

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import type { ArchiveStatus } from "../archive/archiver.ts";
 import type { Dashcam, DashcamStatus } from "../dashcam.ts";
 import type { RecorderStatus } from "../recorder/segment_recorder.ts";
+import type { HealthReport, HttpReport, RecorderReport, StatusReport } from "./api_documents.ts";
 import { type Credentials, knownHostOnly, requireCredentials, sameOriginOnly } from "./auth.ts";
 import { clipsRoutes } from "./clips_routes.ts";
 import { EMBEDDED_WEB } from "./embedded_web.ts";
@@ -25,7 +26,7 @@ export interface AppOptions {
   /** Where settings changed on the page are saved. */
   configFile: string;
   /** Pi health (temperature, throttling, memory, load) for the status, when available. */
-  health?: () => Promise<Record<string, unknown> | null>;
+  health?: () => Promise<HealthReport | null>;
   /**
    * Directory holding the control page. Default: the files built into the Node bundle
    * (`embedded_web.ts`), else `web/` beside `src/`.
@@ -235,7 +236,7 @@ export function statusReport(
   status: DashcamStatus,
   viewers: { kind: string; fps: number; delivered: number; since: number }[],
   startedAt: number,
-): Record<string, unknown> {
+): StatusReport {
   const { camera, source, preview, storage } = status;
   // Live viewers: MJPEG ("newest" hub consumers) and `/live.mp4`; not the recorder.
   const watching = viewers.filter((viewer) => viewer.kind === "newest" || viewer.kind === "mp4");
@@ -291,6 +292,7 @@ export function statusReport(
     },
     clock: status.clock,
     archive: archiveReport(status.archive),
+    gps: gpsReport(status.gps),
     viewers: {
       count: watching.length,
       clients: watching.map((viewer) => ({
@@ -301,6 +303,21 @@ export function statusReport(
       })),
     },
     uptime_s: Math.round((Date.now() - startedAt) / 1000),
+  };
+}
+
+/** The GPS part of the status: the fix and, under `track`, the clip's GPX being written. */
+function gpsReport(gps: DashcamStatus["gps"]): Record<string, unknown> {
+  const { track, ...fix } = gps;
+  return {
+    ...fix,
+    track: {
+      file: track.file,
+      points: track.points,
+      total: track.total,
+      dropped: track.dropped,
+      last_error: track.lastError,
+    },
   };
 }
 
@@ -340,7 +357,7 @@ function archiveReport(archive: ArchiveStatus | null): Record<string, unknown> |
 }
 
 /** The HTTP server's part of the status: null when the app is not served by `listen`. */
-function httpReport(status: ListenStatus | null): Record<string, unknown> | null {
+function httpReport(status: ListenStatus | null): HttpReport | null {
   if (!status) return null;
   return {
     state: status.state,
@@ -357,7 +374,7 @@ function httpReport(status: ListenStatus | null): Record<string, unknown> | null
   };
 }
 
-function recordingReport(status: DashcamStatus): Record<string, unknown> {
+function recordingReport(status: DashcamStatus): RecorderReport {
   const recorder: RecorderStatus = status.recorder;
   return {
     recording: status.recording.wanted,

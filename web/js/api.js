@@ -28,7 +28,7 @@ export class ApiError extends Error {
  * the server's message.
  * @param {string} path relative, e.g. `api/status`
  * @param {{ method?: string, body?: unknown, timeoutMs?: number }} [options]
- * @returns {Promise<any>}
+ * @returns {Promise<unknown>} the document; the caller names its type (see `state.js`)
  */
 export async function api(path, options = {}) {
   const method = options.method ?? "GET";
@@ -60,7 +60,9 @@ export async function api(path, options = {}) {
       ? data.error
       : `Request failed: ${method} ${path} answered ${response.status} ${response.statusText}`;
     const errors = Array.isArray(data?.errors)
-      ? data.errors.filter((/** @type {any} */ each) => typeof each?.error === "string")
+      ? data.errors.filter((/** @type {{ error?: unknown } | null} */ each) =>
+        typeof each?.error === "string"
+      )
       : [];
     throw new ApiError(message, response.status, data?.field ?? null, errors);
   }

@@ -21,6 +21,11 @@ import { live, updateLive } from "./live.js";
 import { fact, poll, retentionText } from "./status.js";
 import { openPlayer } from "./player.js";
 
+/**
+ * @typedef {import("./state.js").Clip} Clip
+ * @typedef {import("./state.js").ClipsDocument} ClipsDocument
+ */
+
 /** The list request under way, if any; a request asked for meanwhile runs after it. */
 let clipsLoading = /** @type {Promise<void> | null} */ (null);
 let clipsAgain = false;
@@ -40,7 +45,7 @@ export function loadClips() {
       clipsAgain = false;
       state.clipsLoadedAt = Date.now();
       try {
-        const { clips } = await api("api/clips");
+        const { clips } = /** @type {ClipsDocument} */ (await api("api/clips"));
         state.clips = Array.isArray(clips) ? clips : [];
         renderClips();
       } catch (error) {
@@ -108,7 +113,7 @@ function renderClips() {
       ]);
     }
     const heading = /** @type {HTMLElement} */ (day.querySelector("h3"));
-    const title = `${formatDate(first.start)} · ${dayItems.length} ${
+    const title = `${formatDate(/** @type {Clip} */ (first).start)} · ${dayItems.length} ${
       dayItems.length === 1 ? "clip" : "clips"
     }`;
     if (heading.textContent !== title) heading.textContent = title;
@@ -145,7 +150,7 @@ function renderClips() {
 }
 
 /**
- * @param {any} clip
+ * @param {Clip} clip
  * @returns {HTMLElement}
  */
 function clipItem(clip) {
@@ -203,7 +208,7 @@ function clipItem(clip) {
 
 /**
  * @param {HTMLElement} item
- * @param {any} clip
+ * @param {Clip} clip
  */
 function updateClipItem(item, clip) {
   const when = formatWhen(clip.start);

@@ -12,6 +12,10 @@ import { formatSpan, PHONE_ZONE } from "./format.js";
 import { state } from "./state.js";
 import { poll } from "./status.js";
 
+/**
+ * @typedef {import("./state.js").StatusDocument} StatusDocument
+ */
+
 /** The recorder's clock is set from the phone's when it is off by more than this. */
 const CLOCK_TOLERANCE_MS = 2000;
 
@@ -31,7 +35,7 @@ export async function syncClock() {
   const sentAt = Date.now();
   let status;
   try {
-    status = await api("api/status");
+    status = /** @type {StatusDocument} */ (await api("api/status"));
   } catch {
     return; // polling shows the problem
   }
@@ -51,10 +55,10 @@ export async function syncClock() {
     return;
   }
   try {
-    const clock = await api("api/clock", {
+    const clock = /** @type {{ now?: unknown } | null} */ (await api("api/clock", {
       method: "POST",
       body: { now: Date.now(), tz: PHONE_ZONE },
-    });
+    }));
     state.skewMs = typeof clock?.now === "number" ? 0 : state.skewMs;
     toast(
       `Set the recorder's clock from this phone (it was ${formatSpan(Math.abs(offBy) / 1000)} ${

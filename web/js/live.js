@@ -1,7 +1,8 @@
 // @ts-check
 /// <reference lib="dom" />
 /**
- * Live view: the frame-by-frame fetch loop (`live/frame.jpg`) drawn on a canvas, its note and rate, the snapshot link.
+ * Live view: the frame-by-frame fetch loop (`live/frame.jpg`) drawn on a canvas, its note and
+ * rate, the snapshot link.
  *
  * @module
  */
@@ -11,6 +12,10 @@ import { $ } from "./dom.js";
 import { fileStamp, formatBytes, formatTime } from "./format.js";
 import { state } from "./state.js";
 import { player } from "./player.js";
+
+/**
+ * @typedef {import("./state.js").StatusDocument} StatusDocument
+ */
 
 /** Live-view retry backoff after a failed request: first delay and cap. */
 const RETRY_FIRST_MS = 1000;
@@ -240,8 +245,8 @@ $("snapshot").addEventListener("click", () => {
 /**
  * Restarts the live view when the server restarted (its uptime went back): the old
  * subscription is gone with it.
- * @param {any} status
- * @param {any} previous
+ * @param {StatusDocument} status
+ * @param {StatusDocument | null} previous
  */
 export function checkLive(status, previous) {
   if (previous && status.uptime_s < previous.uptime_s) restartLive();

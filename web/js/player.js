@@ -1,7 +1,8 @@
 // @ts-check
 /// <reference lib="dom" />
 /**
- * The clip player dialog: MP4 in `<video>`, MJPEG as a multipart `<img>` with the page's own play/pause, seek bar and clock.
+ * The clip player dialog: MP4 in `<video>`, MJPEG as a multipart `<img>` with the page's own
+ * play/pause, seek bar and clock.
  *
  * @module
  */
@@ -11,6 +12,10 @@ import { $, h } from "./dom.js";
 import { formatClock, formatWhen } from "./format.js";
 import { state } from "./state.js";
 import { live, updateLive } from "./live.js";
+
+/**
+ * @typedef {import("./state.js").Clip} Clip
+ */
 
 export const player = /** @type {HTMLDialogElement} */ ($("player"));
 
@@ -27,7 +32,7 @@ const SEEK_SETTLE_MS = 250;
  * `<img>` shows the page no part headers, so this is the best clock there is.
  */
 const clipPlayer = {
-  /** @type {any} the clip playing, as listed */
+  /** @type {Clip | null} the clip playing, as listed */
   clip: null,
   mjpeg: false,
   playing: false,
@@ -97,9 +102,10 @@ function playerSeekLimit() {
  */
 function playClipFrom(seconds) {
   const media = playerImage();
-  if (!media) return;
+  const clip = clipPlayer.clip;
+  if (!media || !clip) return;
   const start = Math.max(0, Math.min(seconds, playerSeekLimit()));
-  const id = encodeURIComponent(clipPlayer.clip.id);
+  const id = encodeURIComponent(clip.id);
   const src = `api/clips/${id}/stream.mjpg${start > 0 ? `?t=${start.toFixed(1)}` : ""}`;
   Object.assign(clipPlayer, {
     playing: true,
@@ -144,12 +150,13 @@ function toggleClip() {
  */
 function seekClip(seconds) {
   const media = playerImage();
-  if (!media) return;
+  const clip = clipPlayer.clip;
+  if (!media || !clip) return;
   const at = Math.max(0, Math.min(seconds, playerSeekLimit()));
   if (clipPlayer.playing) return playClipFrom(at);
   clipPlayer.offset = Number(at.toFixed(1));
   clipPlayer.ended = false;
-  const id = encodeURIComponent(clipPlayer.clip.id);
+  const id = encodeURIComponent(clip.id);
   media.src = `api/clips/${id}/frame.jpg?t=${clipPlayer.offset.toFixed(1)}`;
   renderPlayer();
 }
@@ -159,7 +166,8 @@ function renderPlayer() {
   if (!clipPlayer.mjpeg || !clipPlayer.clip) return;
   // The clip being recorded closes under a new id: follow it (its stream goes on).
   if (clipPlayer.clip.recording) {
-    const closed = state.clips.find((clip) => clip.seq === clipPlayer.clip.seq && !clip.recording);
+    const { seq } = clipPlayer.clip;
+    const closed = state.clips.find((clip) => clip.seq === seq && !clip.recording);
     if (closed && typeof closed.duration === "number") clipPlayer.clip = closed;
   }
   const duration = playerDuration();
@@ -198,7 +206,7 @@ function renderPlayer() {
  * MJPEG as a multipart stream in `<img>` (browsers do not play Motion JPEG in `<video>`)
  * with the page's play/pause and seek bar. The clip being recorded plays too: MJPEG from
  * its start, following the file as it grows; MP4 as far as it is written.
- * @param {any} clip
+ * @param {Clip} clip
  */
 export function openPlayer(clip) {
   const id = encodeURIComponent(clip.id);

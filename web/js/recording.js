@@ -1,7 +1,8 @@
 // @ts-check
 /// <reference lib="dom" />
 /**
- * Record state (the one thing the page must never get wrong): the pill, banner and record button, the current clip, and the record and lock-now controls.
+ * Record state (the one thing the page must never get wrong): the pill, banner and record
+ * button, the current clip, and the record and lock-now controls.
  *
  * @module
  */
@@ -14,6 +15,12 @@ import { poll } from "./status.js";
 import { loadClips } from "./clips.js";
 
 /**
+ * @typedef {import("./state.js").LockNowDocument} LockNowDocument
+ * @typedef {import("./state.js").RecorderReport} RecorderReport
+ * @typedef {import("./state.js").StatusDocument} StatusDocument
+ */
+
+/**
  * @typedef {"loading" | "unreachable" | "recording" | "starting" | "paused" | "blocked" |
  *   "camera" | "stalled"} RecordStateName
  * @typedef {{ state: RecordStateName, message: string, since: number | null }} RecordState
@@ -24,8 +31,8 @@ const progress = { frames: -1, stuckSince: 0, derived: /** @type {string} */ (""
 
 /**
  * Notes whether the recorder takes frames, for {@link deriveRecordState}.
- * @param {any} status
- * @param {any} previous
+ * @param {StatusDocument} status
+ * @param {StatusDocument | null} previous
  */
 export function trackProgress(status, previous) {
   const frames = Number(status.recorder?.frames ?? 0);
@@ -72,7 +79,7 @@ export function recordState() {
 }
 
 /**
- * @param {any} status
+ * @param {StatusDocument} status
  * @returns {{ state: RecordStateName, message: string }}
  */
 function deriveRecordState(status) {
@@ -121,7 +128,7 @@ function deriveRecordState(status) {
 /**
  * One short sentence with the way out, without numbers (the disk tile has them, from the
  * same status field every time).
- * @param {any} status
+ * @param {StatusDocument} status
  */
 function storageMessage(status) {
   const storage = status.storage ?? {};
@@ -256,9 +263,9 @@ $("record").addEventListener("click", async () => {
   $("record-state").textContent = start ? "Starting…" : "Stopping…";
   $("record-action").textContent = start ? "" : "Closing the clip";
   try {
-    const recorder = await api(start ? "api/recording/start" : "api/recording/stop", {
-      method: "POST",
-    });
+    const recorder = /** @type {RecorderReport} */ (
+      await api(start ? "api/recording/start" : "api/recording/stop", { method: "POST" })
+    );
     if (state.status) {
       state.status.recorder = { ...state.status.recorder, ...recorder };
       // The recorder's record state is re-read below, not guessed from the answer.
@@ -280,9 +287,11 @@ $("lock-now").addEventListener("click", async () => {
   button.dataset.busy = "1";
   button.disabled = true;
   try {
-    const result = await api("api/clips/lock-now", { method: "POST" });
+    const result = /** @type {LockNowDocument | null} */ (
+      await api("api/clips/lock-now", { method: "POST" })
+    );
     const clips = Array.isArray(result?.clips) ? result.clips : [];
-    const kept = clips.filter((/** @type {any} */ clip) => clip.state !== "missing").length;
+    const kept = clips.filter((clip) => clip.state !== "missing").length;
     toast(
       kept === 1
         ? "Locked the clip being recorded: loop recording keeps it"

@@ -16,6 +16,12 @@ import { restartLive } from "./live.js";
 import { poll } from "./status.js";
 import { renderCurrent } from "./recording.js";
 
+/**
+ * @typedef {import("./state.js").SettingsDocument} SettingsDocument
+ * @typedef {import("./state.js").SettingsSaved} SettingsSaved
+ * @typedef {import("./state.js").Settings} Settings
+ */
+
 /** The editable settings: the server's list (GET api/settings), so the page never drifts. */
 function settingKeys() {
   return Object.keys(state.settings ?? {});
@@ -147,9 +153,19 @@ function input(key) {
   );
 }
 
+/**
+ * A setting as the server has it; undefined before the settings are loaded.
+ * @param {string} key
+ */
+function setting(key) {
+  return /** @type {Record<string, unknown>} */ (state.settings ?? {})[key];
+}
+
 export async function loadSettings() {
   try {
-    const data = await api("api/settings");
+    const data = /** @type {SettingsDocument & { restartNeeded?: string[] }} */ (
+      await api("api/settings")
+    );
     buildForm(data.schema ?? {});
     state.settings = data.settings;
     fillForm();
@@ -168,7 +184,7 @@ export async function loadSettings() {
 function fillForm() {
   for (const key of settingKeys()) {
     const element = input(key);
-    if (element) element.value = String(state.settings?.[key] ?? "");
+    if (element) element.value = String(setting(key) ?? "");
   }
   syncPreset();
   clearErrors();
@@ -194,7 +210,7 @@ preset.addEventListener("change", () => {
 function formValue(key) {
   const element = input(key);
   const raw = element?.value.trim() ?? "";
-  if (typeof state.settings?.[key] === "string") return raw; // codec, storage sizes
+  if (typeof setting(key) === "string") return raw; // codec, storage sizes
   return raw !== "" && Number.isFinite(Number(raw)) ? Number(raw) : raw;
 }
 
@@ -205,7 +221,7 @@ function changedSettings() {
   for (const key of settingKeys()) {
     if (!input(key)) continue;
     const value = formValue(key);
-    if (String(value) !== String(state.settings?.[key] ?? "")) changes[key] = value;
+    if (String(value) !== String(setting(key) ?? "")) changes[key] = value;
   }
   return changes;
 }
@@ -281,8 +297,10 @@ form.addEventListener("submit", async (event) => {
   save.disabled = true;
   result.textContent = "Saving…";
   try {
-    const answer = await api("api/settings", { method: "PUT", body: changes });
-    state.settings = answer.settings ?? { ...state.settings, ...changes };
+    const answer = /** @type {SettingsSaved & { restartNeeded?: string[] }} */ (
+      await api("api/settings", { method: "PUT", body: changes })
+    );
+    state.settings = answer.settings ?? /** @type {Settings} */ ({ ...state.settings, ...changes });
     fillForm();
     /** @type {string[]} */
     const applied = Array.isArray(answer.applied) ? answer.applied : [];

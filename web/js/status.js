@@ -16,6 +16,12 @@ import { loadClips } from "./clips.js";
 import { loadSettings } from "./settings.js";
 import { clockAgrees } from "./clock.js";
 
+/**
+ * @typedef {import("./state.js").HealthReport} HealthReport
+ * @typedef {import("./state.js").StatusDocument} StatusDocument
+ * @typedef {import("./state.js").StorageReport} StorageReport
+ */
+
 /** How often the status is polled while the page is visible. */
 const POLL_MS = 2000;
 /** The clip list is refreshed at least this often (the recording clip grows). */
@@ -35,7 +41,9 @@ export async function poll() {
   polling = true;
   try {
     const sentAt = Date.now();
-    const status = await api("api/status", { timeoutMs: POLL_TIMEOUT_MS });
+    const status = /** @type {StatusDocument} */ (
+      await api("api/status", { timeoutMs: POLL_TIMEOUT_MS })
+    );
     const receivedAt = Date.now();
     if (status.clock && typeof status.clock.now === "number") {
       const skew = status.clock.now - (sentAt + receivedAt) / 2;
@@ -70,7 +78,7 @@ function setOnline(online) {
   updateLive();
 }
 
-/** @param {any} status */
+/** @param {StatusDocument} status */
 function handleStatus(status) {
   const previous = state.status;
   state.status = status;
@@ -88,7 +96,7 @@ function handleStatus(status) {
 
 /**
  * What changes when the list of clips does.
- * @param {any} status
+ * @param {StatusDocument} status
  */
 function clipsKey(status) {
   const recorder = status.recorder ?? {};
@@ -122,6 +130,7 @@ export function fact(name, content, tone = "") {
 
 function renderFacts() {
   const status = state.status;
+  if (!status) return;
   const camera = status.camera ?? {};
   const recorder = status.recorder ?? {};
   const health = status.health;
@@ -175,10 +184,11 @@ function renderFacts() {
 
   if (health) {
     const temperature = health.temperature_c;
+    const heat = temperature ?? 0;
     fact(
       "temperature",
       typeof temperature === "number" ? `${temperature.toFixed(1)} °C` : "n/a",
-      temperature >= 80 ? "bad" : temperature >= 70 ? "warn" : "",
+      heat >= 80 ? "bad" : heat >= 70 ? "warn" : "",
     );
     const power = powerText(health.throttled);
     fact("power", power.text, power.tone);
@@ -226,12 +236,12 @@ function renderFacts() {
 
 /**
  * How much footage loop recording keeps, from the limits and the clips' byte rate.
- * @param {any} storage
+ * @param {StorageReport} storage
  */
 export function retentionText(storage) {
   const used = Number(storage.used_bytes ?? 0);
   const free = Number(storage.free_bytes ?? 0);
-  const minFree = storage.min_free ?? state.settings?.minFree ?? "";
+  const minFree = state.settings?.minFree ?? "";
   const maxStorage = storage.max_bytes ?? parseSize(state.settings?.maxStorage, 0);
   const floor = storage.floor_bytes ?? parseSize(minFree, Number(storage.total_bytes ?? 0)) ?? 0;
   const budget = Math.max(0, Math.min(maxStorage || Infinity, used + free - floor));
@@ -241,7 +251,7 @@ export function retentionText(storage) {
   let seconds = 0;
   let bytes = 0;
   for (const clip of state.clips) {
-    if (!clip.recording && clip.duration > 0) {
+    if (!clip.recording && clip.duration !== null && clip.duration > 0) {
       seconds += clip.duration;
       bytes += clip.size;
     }
@@ -256,7 +266,7 @@ export function retentionText(storage) {
 
 /**
  * The Pi's throttling flags in words.
- * @param {any} throttled
+ * @param {HealthReport["throttled"]} throttled
  * @returns {{ text: string, tone: "" | "good" | "warn" | "bad" }}
  */
 function powerText(throttled) {
@@ -270,11 +280,14 @@ function powerText(throttled) {
   });
   /** @param {(key: string) => unknown} flag */
   const named = (flag) => [...new Set(Object.keys(names).filter(flag).map((key) => names[key]))];
-  const now = named((key) => throttled[key] === true);
+  const flags = /** @type {Record<string, unknown>} */ (throttled);
+  const now = named((key) => flags[key] === true);
   if (now.length) return { text: `${now.join(", ")} now`, tone: "bad" };
-  const past = throttled.occurred && typeof throttled.occurred === "object"
-    ? named((key) => throttled.occurred[key])
-    : named((key) => throttled[`${key}_occurred`]);
+  // An `occurred` object, or (as the server sends them) `…_occurred` flags.
+  const occurred = flags.occurred;
+  const past = occurred && typeof occurred === "object"
+    ? named((key) => /** @type {Record<string, unknown>} */ (occurred)[key])
+    : named((key) => flags[`${key}_occurred`]);
   if (past.length) return { text: `OK now; ${past.join(", ")} since boot`, tone: "warn" };
   return { text: "OK", tone: "good" };
 }
@@ -287,6 +300,7 @@ let warningsText = "";
  */
 function renderWarnings() {
   const status = state.status;
+  if (!status) return;
   /** @type {[string, "warn" | "bad"][]} */
   const items = [];
   const record = recordState();

@@ -1,0 +1,193 @@
+/**
+ * The JSON documents of the HTTP API that the control page (`web/`) reads, as types both
+ * sides use: the server builds them (`statusReport` in `app.ts` is checked against
+ * {@linkcode StatusReport}), the page types its state with them
+ * (`@typedef {import("../../src/server/api_documents.ts").StatusDocument}`).
+ *
+ * Types only, from modules that import little: the page's type check (with the DOM library)
+ * takes in this file and what it imports, not the whole server.
+ *
+ * @module
+ */
+
+import type { ClockStatus } from "../clock.ts";
+import type { PageSettingSchema } from "../config/page_settings.ts";
+import type { Config, EditableSetting, Part } from "../config/settings_schema.ts";
+import type { RecordState } from "../record_state.ts";
+import type { ClipInfo, LockResult } from "../storage/clip_store.ts";
+
+/** A supervised process's state (see `ProcessState` in `src/process/supervised_process.ts`). */
+export type ProcessStateName = "idle" | "running" | "backoff" | "stopping" | "stopped";
+
+/** How a supervised process last exited. */
+export interface ExitReport {
+  code: number;
+  signal: string | null;
+  at: number;
+}
+
+/** `status.camera`. */
+export interface CameraReport {
+  source: "rpicam" | "v4l2" | "test" | "command";
+  description: string;
+  codec: "mjpeg" | "h264";
+  state: ProcessStateName;
+  pid: number | null;
+  frames: number;
+  /** Frames in the last whole second. */
+  fps: number;
+  bitrate: number;
+  keyframe_interval: number | null;
+  /** What the latest H.264 SPS says; the page does not read it. */
+  h264: object | null;
+  restarts: number;
+  /** ms since the epoch, recorder's clock. */
+  last_frame_at: number | null;
+  garbage_bytes: number;
+  truncated: number;
+  oversized: number;
+  last_exit: ExitReport | null;
+  last_error: string | null;
+  restart_at: number | null;
+  stderr: string[];
+}
+
+/** `status.recorder`, and the answer of `POST /api/recording/start` and `/stop`. */
+export interface RecorderReport {
+  /** Whether recording is wanted (the button), not whether it happens (`record`). */
+  recording: boolean;
+  blocked: { reason: string; since: number } | null;
+  state: ProcessStateName;
+  frames: number;
+  dropped: number;
+  segments: number;
+  current: { seq: number; file: string; start: number | null } | null;
+  last_clip: { seq: number; file: string; start: number; duration: number | null } | null;
+  saving: unknown;
+  repairing: unknown;
+  fault: unknown;
+  restarts: number;
+  last_exit: ExitReport | null;
+  last_error: string | null;
+  restart_at: number | null;
+  stderr: string[];
+}
+
+/** `status.preview`: the H.264 live-view decoder. */
+export interface PreviewReport {
+  state: ProcessStateName;
+  keyframes_only: boolean;
+  width: number;
+  height: number;
+  fps: number;
+  frames: number;
+  restarts: number;
+  last_error: string | null;
+  stderr: string[];
+}
+
+/** `status.storage`: loop recording's last check, with the numbers its warning speaks of. */
+export interface StorageReport {
+  ok: boolean;
+  warning: string | null;
+  total_bytes: number | null;
+  free_bytes: number | null;
+  used_bytes: number | null;
+  floor_bytes: number | null;
+  max_bytes: number | null;
+  deleted: number;
+  last_check_at: number | null;
+  last_error: string | null;
+}
+
+/** `status.health`: the board's health (`piHealthReport` in `src/health/pi_health.ts`). */
+export interface HealthReport {
+  /** SoC temperature in °C, or null without a thermal zone. */
+  temperature_c: number | null;
+  /** `vcgencmd get_throttled`'s flags, or null without it (not a Pi). */
+  throttled: {
+    /** The bit field in hex, e.g. `0x50005`. */
+    raw: string;
+    under_voltage: boolean;
+    frequency_capped: boolean;
+    throttled: boolean;
+    soft_temp_limit: boolean;
+    under_voltage_occurred: boolean;
+    frequency_capped_occurred: boolean;
+    throttled_occurred: boolean;
+    soft_temp_limit_occurred: boolean;
+  } | null;
+  memory: { total_bytes: number; available_bytes: number } | null;
+  /** Load averages over 1, 5 and 15 minutes. */
+  load: [number, number, number] | null;
+  /** Sentences for the person looking at the page; empty when all is well. */
+  warnings: string[];
+  read_at: number;
+}
+
+/** `status.http`: the HTTP server, when it is served by `listen`. */
+export interface HttpReport {
+  state: "listening" | "retrying" | "stopped";
+  restarts: number;
+  last_error: string | null;
+  since: number;
+  retry_at: number | null;
+  connections: number;
+  max_connections: number;
+  evicted: number;
+  refused: number;
+  timed_out: number;
+  accept_errors: number;
+}
+
+/** What `statusReport` builds: the status without the parts read separately. */
+export interface StatusReport {
+  camera: CameraReport;
+  recorder: RecorderReport;
+  preview: PreviewReport | null;
+  storage: StorageReport;
+  clock: ClockStatus;
+  /** Null without an archive remote. */
+  archive: Record<string, unknown> | null;
+  gps: Record<string, unknown>;
+  viewers: { count: number; clients: { fps: number; frames: number; since: number }[] };
+  uptime_s: number;
+}
+
+/** `GET /api/status`. */
+export interface StatusDocument extends StatusReport {
+  /** The recorder's own word on whether it records. */
+  record: RecordState;
+  health: HealthReport | null;
+  http: HttpReport | null;
+}
+
+/** The settings the page edits, as the server has them. */
+export type EditableSettings = Pick<Config, EditableSetting>;
+
+/** `GET /api/settings`. */
+export interface SettingsDocument {
+  settings: EditableSettings;
+  /** How to build the form: one entry per editable setting, in form order. */
+  schema: Record<EditableSetting, PageSettingSchema>;
+  /** The file the settings are saved to. */
+  file: string;
+}
+
+/** The answer of `PUT /api/settings`. */
+export interface SettingsSaved {
+  settings: EditableSettings;
+  /** The parts restarted to apply the change. */
+  applied: Part[];
+}
+
+/** `GET /api/clips`: newest first. */
+export interface ClipsDocument {
+  clips: ClipInfo[];
+}
+
+/** The answer of `POST /api/clips/lock-now`: the clips around the current one. */
+export interface LockNowDocument {
+  seq: number;
+  clips: LockResult[];
+}
