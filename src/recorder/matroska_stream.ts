@@ -2,6 +2,22 @@ import type { Codec } from "../camera/argv.ts";
 import type { Frame } from "../frames/frame.ts";
 import { parseSps } from "../frames/h264_access_unit_stream.ts";
 
+/** Options for {@linkcode MatroskaStream}. */
+export interface MatroskaStreamOptions {
+  /** A clock that never jumps, to spot clock jumps. Default `performance.now`. */
+  monotonic?: () => number;
+  /**
+   * The camera's frames per second: each frame lasts one interval (`DefaultDuration`), so a
+   * clip covers its last frame too. Without it frames have no duration.
+   */
+  frameRate?: number;
+  /**
+   * A second track, of sound: 16-bit mono PCM at 48 kHz (`A_PCM/INT/LIT`), written with
+   * {@linkcode MatroskaStream.writeAudio}.
+   */
+  audio?: boolean;
+}
+
 /**
  * Writes frames as a live Matroska stream (unknown-size Segment and Clusters), so that the
  * ffmpeg segmenter gets each frame with its capture time instead of stamping it on arrival:
@@ -36,6 +52,8 @@ import { parseSps } from "../frames/h264_access_unit_stream.ts";
 export class MatroskaStream {
   readonly #codec: Codec;
   readonly #monotonic: () => number;
+  readonly #frameRate: number | undefined;
+  readonly #audio: boolean;
   /**
    * Capture time minus timeline time, from each point of the timeline on (`from` ascending):
    * a new piece at each gap cut out, all shifted by a clock jump. The last is the current one.
@@ -49,10 +67,11 @@ export class MatroskaStream {
   readonly #recent: number[] = [];
   #gaps = 0;
 
-  /** `monotonic` is a clock that never jumps (default `performance.now`), to spot clock jumps. */
-  constructor(codec: Codec, monotonic: () => number = () => performance.now()) {
+  constructor(codec: Codec, options: MatroskaStreamOptions = {}) {
     this.#codec = codec;
-    this.#monotonic = monotonic;
+    this.#monotonic = options.monotonic ?? (() => performance.now());
+    this.#frameRate = options.frameRate;
+    this.#audio = options.audio ?? false;
   }
 
   /**
@@ -131,6 +150,24 @@ export class MatroskaStream {
     return timeline + (this.#pieces[i]?.origin ?? 0);
   }
 
+  /** Where the last frame went on the timeline (ms), -1 before the first. */
+  get lastTime(): number {
+    return this.#lastTime;
+  }
+
+  /**
+   * The bytes of a block of sound at `time` on the timeline (ms; see `AudioTrack`), after the
+   * frame it follows: within 32 s of that frame's cluster.
+   */
+  writeAudio(time: number, pcm: Uint8Array): Uint8Array[] {
+    if (!this.#audio || this.#lastTime < 0) {
+      throw new RangeError("Cannot write sound: no sound track, or no frame yet");
+    }
+    const relative = Math.round(time) - this.#clusterTime; // signed 16 bits
+    const blockHeader = Uint8Array.of(0x82, (relative >> 8) & 0xff, relative & 0xff, 0x80);
+    return [concat(id(SIMPLE_BLOCK), size(blockHeader.length + pcm.length), blockHeader), pcm];
+  }
+
   /** Gaps cut out of the timeline so far. */
   get gaps(): number {
     return this.#gaps;
@@ -175,9 +212,26 @@ export class MatroskaStream {
       element(0x83, uint(1)), // TrackType: video
       element(0x86, text(h264 ? "V_MPEG4/ISO/AVC" : "V_MJPEG")), // CodecID
       ...(h264 ? [element(0x63a2, avcC(first.data))] : []), // CodecPrivate
+      // A frame's duration: without it a clip ends at its last frame's start, one frame short.
+      ...(this.#frameRate ? [element(0x23e383, uint(Math.round(1e9 / this.#frameRate)))] : []),
       element(0xe0, element(0xb0, uint(width)), element(0xba, uint(height))), // Video
     );
-    return concat(ebml, id(SEGMENT), UNKNOWN_SIZE, info, element(TRACKS, track));
+    const sound = this.#audio
+      ? [element(
+        0xae, // TrackEntry
+        element(0xd7, uint(2)), // TrackNumber
+        element(0x73c5, uint(2)), // TrackUID
+        element(0x83, uint(2)), // TrackType: audio
+        element(0x86, text("A_PCM/INT/LIT")), // CodecID
+        element(
+          0xe1,
+          element(0xb5, float(48_000)),
+          element(0x9f, uint(1)),
+          element(0x6264, uint(16)),
+        ),
+      )]
+      : [];
+    return concat(ebml, id(SEGMENT), UNKNOWN_SIZE, info, element(TRACKS, track, ...sound));
   }
 }
 
@@ -220,6 +274,12 @@ function uint(value: number): Uint8Array {
   const bytes: number[] = [];
   for (let v = value; v > 0 || bytes.length === 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
   return Uint8Array.from(bytes);
+}
+
+function float(value: number): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setFloat64(0, value);
+  return out;
 }
 
 function text(value: string): Uint8Array {

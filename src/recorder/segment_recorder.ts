@@ -17,6 +17,8 @@ import {
 } from "../storage/clip_name.ts";
 import { concat, MatroskaStream } from "./matroska_stream.ts";
 import { repairClip } from "./repair_clip.ts";
+import { AudioTrack } from "./audio_track.ts";
+import type { AudioSource, AudioStatus } from "../audio/audio_source.ts";
 import { clipExtension, parseSegmentListLine, segmenterArgv } from "./segmenter_argv.ts";
 import { messageOf } from "../errors.ts";
 import type { ChildProcess } from "../runtime/runtime.ts";
@@ -30,6 +32,20 @@ export interface SegmentRecorderOptions {
   segmentSeconds: number;
   /** What the hub's frames are. Default "mjpeg". */
   codec?: Codec;
+  /** The camera's frames per second. Default: the hub's rate when ffmpeg starts, else 30. */
+  fps?: number;
+  /**
+   * Frames from one H.264 keyframe to the next, when the encoder keeps to it (ours: rpicam-vid
+   * `--intra`, libx264 `-g`); clips are then cut at the keyframe nearest each boundary. See
+   * {@linkcode segmenterArgv}.
+   */
+  keyframeInterval?: number;
+  /**
+   * Sound to record with the frames: captured while recording, laid onto the frames'
+   * timeline (see `AudioTrack`) and encoded at `bitrate` bits per second (default 64000).
+   * A microphone that fails never stops the video: its track is silence meanwhile.
+   */
+  audio?: { source: AudioSource; bitrate?: number };
   /** Frames the recorder may fall behind the camera before dropping. Default 90. */
   maxQueuedFrames?: number;
   /** Called once a clip is closed, synced to disk and renamed to its final name. */
@@ -134,12 +150,19 @@ export class SegmentRecorder {
         this.#nextSeq = Math.max(this.#nextSeq, highestSeqIn(options.output) + 1);
         const seq = this.#nextSeq;
         this.#current = { seq, file: recordingFileName(seq, this.#ext), start: null };
-        this.#matroska = new MatroskaStream(options.codec ?? "mjpeg");
+        const frameRate = options.fps ?? (options.hub.fps || undefined);
+        this.#matroska = new MatroskaStream(options.codec ?? "mjpeg", {
+          frameRate,
+          audio: options.audio !== undefined,
+        });
         return segmenterArgv({
           output: options.output,
           segmentSeconds: options.segmentSeconds,
           startNumber: this.#nextSeq,
           codec: options.codec,
+          frameRate,
+          keyframeInterval: options.keyframeInterval,
+          audio: options.audio && { bitrate: options.audio.bitrate ?? 64_000 },
         });
       },
       stdin: "piped",
@@ -165,6 +188,7 @@ export class SegmentRecorder {
     if (this.#recording) return;
     this.#recording = true;
     await this.#adoptStrays();
+    this.#options.audio?.source.start();
     this.#process.start();
   }
 
@@ -183,7 +207,14 @@ export class SegmentRecorder {
     if (!this.#recording) return;
     this.#recording = false;
     await this.#process.stop();
+    await this.#options.audio?.source.stop();
     await this.#saving;
+  }
+
+  /** The sound's state: `off` when the recorder records none. */
+  audioStatus(): AudioStatus {
+    return this.#options.audio?.source.status() ??
+      { state: "off", device: null, levelDb: null, lastError: null };
   }
 
   status(): RecorderStatus {
@@ -242,6 +273,18 @@ export class SegmentRecorder {
     const stop = () => consumer.close();
     signal.addEventListener("abort", stop, { once: true });
     const matroska = this.#matroska!;
+    // The sound of this run, from its first frame on.
+    const track = this.#options.audio ? new AudioTrack() : null;
+    const unsubscribe = this.#options.audio?.source.subscribe((chunk) => track!.push(chunk));
+    const encode = (frame: Frame): Uint8Array => {
+      const bytes = matroska.encode(frame);
+      const blocks = track?.advance(frame.time, matroska.lastTime) ?? [];
+      if (blocks.length === 0) return bytes;
+      return concat(
+        bytes,
+        ...blocks.flatMap((block) => matroska.writeAudio(block.time, block.pcm)),
+      );
+    };
     // ffmpeg runs: clips an earlier run could not rename (card away) get their names now.
     if (this.#current) void this.#adoptStrays(this.#current.seq);
     this.#resetOpenTime();
@@ -254,12 +297,12 @@ export class SegmentRecorder {
         this.#countOpenTime(frame);
         // Behind (ffmpeg busy, or a fast camera)? Take what is queued into the same write: each
         // write costs an event-loop turn. In real time the queue is empty: a write per frame.
-        const batch = [matroska.encode(frame)];
+        const batch = [encode(frame)];
         let bytes = batch[0].length;
         while (consumer.queued > 0 && bytes < MAX_BATCH_BYTES) {
           const next = await frames.read();
           if (next.done) break;
-          batch.push(matroska.encode(next.value));
+          batch.push(encode(next.value));
           bytes += batch.at(-1)!.length;
         }
         // Awaited: a write after ffmpeg died must reject here, not crash Deno (BrokenPipe).
@@ -268,6 +311,7 @@ export class SegmentRecorder {
       }
     } finally {
       signal.removeEventListener("abort", stop);
+      unsubscribe?.();
       this.#dropped += consumer.stats.dropped;
       this.#liveDropped = () => 0;
       await frames.cancel().catch(() => {});
