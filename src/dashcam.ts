@@ -335,6 +335,9 @@ export class Dashcam {
       output: config.output,
       segmentSeconds: config.segment,
       codec: source.codec,
+      // Clips are cut at the keyframe nearest each boundary when our encoder keeps the interval.
+      fps: config.fps,
+      keyframeInterval: source.encodes ? source.h264?.intra : undefined,
       echoStderr: verbose,
       // A missing or full card: retry every few seconds, not every 30.
       backoff: { maxMs: 5_000, ...backoff },

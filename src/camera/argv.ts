@@ -178,9 +178,10 @@ function encoderArgs(options: CaptureOptions): string[] {
     String(h264.bitrate * 2),
     "-level",
     h264.level,
-    // Like rpicam-vid --inline: SPS/PPS before every IDR.
+    // Like rpicam-vid --inline: SPS/PPS before every IDR. And like its --intra, a keyframe
+    // every `intra` frames and no others: no scene-cut keyframe a clip could be cut at early.
     "-x264-params",
-    "repeat-headers=1",
+    "repeat-headers=1:scenecut=0",
     "-f",
     "h264",
     "-",

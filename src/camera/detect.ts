@@ -49,6 +49,12 @@ export interface ResolvedSource {
   codec: Codec;
   /** The H.264 settings asked of it (codec "h264"). */
   h264?: H264Options;
+  /**
+   * True when the frames are encoded for us (the Pi camera, the test pattern, a V4L2 camera's
+   * raw frames), so the H.264 settings (a keyframe every `intra` frames) hold; false when a
+   * camera's own stream or a command's output is copied as it comes.
+   */
+  encodes: boolean;
   /** Human text, e.g. `"v4l2 /dev/video0 (MJPEG copied)"`. */
   description: string;
   /** For `"auto"`: why this source was picked. */
@@ -143,6 +149,7 @@ export async function resolveSource(
       return {
         kind: "command",
         ...withCodec(captureOptions(request, "mjpeg")),
+        encodes: false,
         argv: commandArgv(command),
         description: `command: ${command}`,
       };
@@ -174,6 +181,7 @@ function rpicamSource(found: FoundRpicam, request: SourceRequest): ResolvedSourc
   return {
     kind: "rpicam",
     ...withCodec(options),
+    encodes: true,
     argv: rpicamArgv(found.path, options),
     description: `rpicam (${found.name}, ${codecName(options.codec)})`,
   };
@@ -187,6 +195,7 @@ async function v4l2Source(request: SourceRequest, probe: SystemProbe): Promise<R
   return {
     kind: "v4l2",
     ...withCodec(options),
+    encodes: !copied,
     argv: v4l2Argv(request.device, {
       ...options,
       cameraGivesMjpeg: offered.mjpeg,
@@ -203,6 +212,7 @@ async function testSource(request: SourceRequest, probe: SystemProbe): Promise<R
   return {
     kind: "test",
     ...withCodec(options),
+    encodes: true,
     argv: testPatternArgv(fontFile === undefined ? options : { ...options, fontFile }),
     description: `test pattern ${request.width}x${request.height}@${request.fps}${suffix}`,
   };

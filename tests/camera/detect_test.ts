@@ -69,6 +69,7 @@ Deno.test("resolveSource auto picks rpicam-vid when it is on PATH", async () => 
   const source = await resolveSource(request(), probe);
   assert.deepEqual(source, {
     kind: "rpicam",
+    encodes: true,
     codec: "h264",
     h264,
     argv: rpicamArgv("/usr/bin/rpicam-vid", piCapture),
@@ -83,6 +84,7 @@ Deno.test("resolveSource auto falls back to libcamera-vid on older Raspberry Pi 
   const source = await resolveSource(request(), probe);
   assert.deepEqual(source, {
     kind: "rpicam",
+    encodes: true,
     codec: "h264",
     h264,
     argv: rpicamArgv("/usr/bin/libcamera-vid", piCapture),
@@ -97,6 +99,7 @@ Deno.test("resolveSource auto copies MJPEG from a webcam that offers it", async 
   assert.deepEqual(source, {
     kind: "v4l2",
     codec: "mjpeg",
+    encodes: false,
     argv: v4l2Argv("/dev/video0", { ...capture, cameraGivesMjpeg: true }),
     description: "v4l2 /dev/video0 (MJPEG copied)",
     reason: "neither rpicam-vid nor libcamera-vid on PATH, /dev/video0 found",
@@ -110,6 +113,7 @@ Deno.test("resolveSource auto encodes from a webcam that offers only raw frames"
   assert.deepEqual(source, {
     kind: "v4l2",
     codec: "mjpeg",
+    encodes: true,
     argv: v4l2Argv("/dev/video1", { ...capture, cameraGivesMjpeg: false }),
     description: "v4l2 /dev/video1 (encoded to MJPEG)",
     reason: "neither rpicam-vid nor libcamera-vid on PATH, /dev/video1 found",
@@ -120,6 +124,7 @@ Deno.test("resolveSource auto falls back to the test pattern and says why", asyn
   const source = await resolveSource(request(), fakeProbe({ font: FONT }));
   assert.deepEqual(source, {
     kind: "test",
+    encodes: true,
     codec: "mjpeg",
     argv: testPatternArgv({ ...capture, fontFile: FONT }),
     description: "test pattern 1280x720@30",
@@ -132,6 +137,7 @@ Deno.test("resolveSource test draws no clock when no font is installed", async (
   const source = await resolveSource(request({ source: "test" }), probe);
   assert.deepEqual(source, {
     kind: "test",
+    encodes: true,
     codec: "mjpeg",
     argv: testPatternArgv(capture),
     description: "test pattern 1280x720@30",
@@ -178,6 +184,7 @@ Deno.test("resolveSource command runs the command through sh", async () => {
   const source = await resolveSource(request({ source: "command", command }), fakeProbe({}));
   assert.deepEqual(source, {
     kind: "command",
+    encodes: false,
     codec: "mjpeg",
     argv: commandArgv(command),
     description: `command: ${command}`,

@@ -35,7 +35,7 @@ Deno.test("MatroskaStream carries MJPEG frames with their capture times", async 
   // Uneven gaps, as a camera under load delivers them, and a 0.9 s one (a new cluster).
   const times = [10_000, 10_040, 10_300, 11_200];
   let written = 0; // each frame is written as it is captured
-  const matroska = new MatroskaStream("mjpeg", () => written);
+  const matroska = new MatroskaStream("mjpeg", { monotonic: () => written });
   const frames: Frame[] = jpegs.map((data, seq) => ({
     seq,
     time: times[seq],
@@ -50,6 +50,26 @@ Deno.test("MatroskaStream carries MJPEG frames with their capture times", async 
   const { stream, packets } = await probeStream(concat(...chunks));
   assert.deepEqual([stream.codec_name, stream.width, stream.height], ["mjpeg", 320, 240]);
   assert.deepEqual(packets.map((p: { time: number }) => p.time), [0, 0.04, 0.3, 1.2]);
+});
+
+Deno.test("MatroskaStream gives each frame one interval of the frame rate, when told it", async () => {
+  const jpegs = await makeJpegs(3);
+  const durations = async (matroska: MatroskaStream) => {
+    const chunks = jpegs.flatMap((data, seq) =>
+      matroska.write({ seq, time: 1_000 + seq * 40, data, keyframe: true })
+    );
+    const out = await run(
+      ["ffprobe", "-v", "error", "-show_entries", "packet=duration_time", "-of", "csv=p=0", "-"],
+      { stdin: concat(...chunks) },
+    );
+    return new TextDecoder().decode(out).trim().split("\n");
+  };
+  assert.deepEqual(await durations(new MatroskaStream("mjpeg", { frameRate: 25 })), [
+    "0.040000",
+    "0.040000",
+    "0.040000",
+  ]);
+  assert.deepEqual(await durations(new MatroskaStream("mjpeg")), ["N/A", "N/A", "N/A"]);
 });
 
 Deno.test("MatroskaStream turns H.264 access units into AVC with avcC", async () => {
@@ -112,7 +132,7 @@ Deno.test("MatroskaStream refuses to start on a non-keyframe and keeps times inc
 Deno.test("MatroskaStream rides over clock jumps but keeps real gaps", async () => {
   const [jpeg] = await makeJpegs(1);
   let monotonic = 0;
-  const matroska = new MatroskaStream("mjpeg", () => monotonic);
+  const matroska = new MatroskaStream("mjpeg", { monotonic: () => monotonic });
   // Capture times as the wall clock gave them, and when each frame was really written.
   const steps: [capture: number, written: number][] = [
     [1_000_000, 0],
@@ -154,7 +174,7 @@ Deno.test("MatroskaStream cuts a gap in the frames down to one frame interval", 
   // 10 fps for 1 s, the camera away for 6 s, 10 fps again: the segmenter would cut a clip at
   // every clip length the 6 s cross, each of one frame.
   const clock = { now: 0 };
-  const matroska = new MatroskaStream("mjpeg", () => clock.now);
+  const matroska = new MatroskaStream("mjpeg", { monotonic: () => clock.now });
   const before = Array.from({ length: 10 }, (_, i) => 50_000 + i * 100);
   const after = Array.from({ length: 10 }, (_, i) => 56_900 + i * 100);
   const times = await timeline(matroska, [...before, ...after], clock);
@@ -176,11 +196,11 @@ Deno.test("MatroskaStream keeps short gaps and slow frame rates as they are", as
   const clock = { now: 0 };
   const stall = [0, 33, 67, 100, 1_000, 1_033];
   assert.deepEqual(
-    await timeline(new MatroskaStream("mjpeg", () => clock.now), stall, clock),
+    await timeline(new MatroskaStream("mjpeg", { monotonic: () => clock.now }), stall, clock),
     stall,
   );
   const slow = [0, 2_500, 5_000, 7_500, 10_000, 12_600];
-  const matroska = new MatroskaStream("mjpeg", () => clock.now);
+  const matroska = new MatroskaStream("mjpeg", { monotonic: () => clock.now });
   assert.deepEqual(await timeline(matroska, slow, clock), [0, 33, 2_533, 5_033, 7_533, 10_133]);
   assert.equal(matroska.gaps, 1, "only the first interval, before any was known");
   assert.equal(matroska.wallTime(10_133), 12_600);
@@ -189,7 +209,7 @@ Deno.test("MatroskaStream keeps short gaps and slow frame rates as they are", as
 Deno.test("MatroskaStream cuts a gap right after the first frame", async () => {
   // A camera that died after one frame: its gap does not become the usual interval.
   const clock = { now: 0 };
-  const matroska = new MatroskaStream("mjpeg", () => clock.now);
+  const matroska = new MatroskaStream("mjpeg", { monotonic: () => clock.now });
   const times = await timeline(matroska, [0, 8_000, 8_100, 8_200, 20_000, 20_100], clock);
   assert.deepEqual(times, [0, 33, 133, 233, 333, 433]);
   assert.equal(matroska.gaps, 2);

@@ -45,3 +45,39 @@ Deno.test("segmenterArgv writes H.264 into fragmented MP4 clips", () => {
   assert.match(valueOf(argv, "-segment_format_options")!, /frag_keyframe\+empty_moov/);
   assert.equal(argv.at(-1), "/c/%06d.recording.mp4");
 });
+
+Deno.test("segmenterArgv cuts at the keyframe nearest each boundary", () => {
+  const base = { output: "/c", segmentSeconds: 2, startNumber: 0 };
+  // Every JPEG is a keyframe: half a frame, so a frame arriving a hair early still starts the clip.
+  assert.equal(
+    valueOf(segmenterArgv({ ...base, frameRate: 30 }), "-segment_time_delta"),
+    "0.016667",
+  );
+  assert.equal(
+    valueOf(segmenterArgv(base), "-segment_time_delta"),
+    "0.016667",
+    "30 fps by default",
+  );
+  // H.264 from our encoder, a keyframe every second: half a second either way.
+  const h264 = { ...base, codec: "h264" as const, frameRate: 30 };
+  assert.equal(
+    valueOf(segmenterArgv({ ...h264, keyframeInterval: 30 }), "-segment_time_delta"),
+    "0.500000",
+  );
+  // A camera's own H.264, keyframes unknown: as if any frame could be one.
+  assert.equal(valueOf(segmenterArgv(h264), "-segment_time_delta"), "0.016667");
+  // The keyframe interval says nothing about MJPEG.
+  assert.equal(
+    valueOf(segmenterArgv({ ...base, frameRate: 10, keyframeInterval: 30 }), "-segment_time_delta"),
+    "0.050000",
+  );
+});
+
+Deno.test("segmenterArgv refuses a frame rate that is not over 0", () => {
+  for (const frameRate of [0, -1, NaN]) {
+    assert.throws(
+      () => segmenterArgv({ output: "/c", segmentSeconds: 2, startNumber: 0, frameRate }),
+      RangeError,
+    );
+  }
+});
