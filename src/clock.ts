@@ -10,7 +10,17 @@ export interface RecorderClockOptions {
   timeZone?: string;
   /** The system's zone. Default: the process's (`$TZ`, else `/etc/localtime`). */
   systemTimeZone?: () => string;
+  /** A monotonic clock in ms, to tell how old the last GPS time is. Default `performance.now`. */
+  monotonicNow?: () => number;
 }
+
+/**
+ * GPS time counts as valid (a phone cannot override it) this long after the last fix gave it:
+ * a tunnel or a garage keeps it, a receiver unplugged for good does not.
+ */
+export const GPS_TIME_VALID_MS = 60_000;
+/** GPS times within this of the recorder's are left alone: NMEA arrives a few 100 ms late. */
+const GPS_TOLERANCE_MS = 1_000;
 
 /** Whose zone the recorder's local time is in. */
 export type TimeZoneSource = "setting" | "phone" | "system";
@@ -21,9 +31,10 @@ export interface ClockStatus {
   now: number;
   /** How far the recorder's time is ahead of the system clock. */
   offset_ms: number;
-  /** True when the time came from NTP or from a phone; false at boot without either. */
+  /** True when the time came from NTP, GPS or a phone; false at boot without any. */
   trusted: boolean;
-  source: "ntp" | "phone" | "system";
+  /** Who set the time; trusted in this order: NTP (the system's), GPS, a phone. */
+  source: "ntp" | "gps" | "phone" | "system";
   /** The IANA zone clip names, the burned-in clock and the page use, e.g. "Europe/Berlin". */
   tz: string;
   /** Where `tz` comes from: the `timezone` setting, the phone that set the time, the system. */
@@ -56,7 +67,9 @@ export function systemTimeZone(): string {
  * clock: it boots with a wrong time until NTP, which in a car often never comes. The control
  * page sends the phone's time ({@linkcode set}); the recorder keeps it as an offset over the
  * system clock (setting the system clock needs privileges a user service does not have).
- * Clip names stay ordered through any jump: their sequence number comes first.
+ * Clip names stay ordered through any jump: their sequence number comes first. A GPS
+ * receiver's time ({@linkcode setFromGps}) is taken over the phone's when NTP has not set the
+ * system clock, and while it keeps coming the phone's is ignored.
  *
  * It also keeps the one local time zone that clip names, the burned-in clock and the page
  * use: the `timezone` setting when there is one, else the zone of the phone that set the time
@@ -66,8 +79,11 @@ export class RecorderClock {
   readonly #systemNow: () => number;
   readonly #synchronized: () => boolean;
   readonly #systemZone: () => string;
+  readonly #monotonic: () => number;
   #offset = 0;
-  #fromPhone = false;
+  #source: "gps" | "phone" | null = null;
+  /** When GPS time last came (monotonic ms), or null. */
+  #gpsAt: number | null = null;
   #settingZone: string;
   #phoneZone: string | null = null;
 
@@ -75,6 +91,7 @@ export class RecorderClock {
     this.#systemNow = options.systemNow ?? Date.now;
     this.#synchronized = options.systemSynchronized ?? timesyncdSynchronized;
     this.#systemZone = options.systemTimeZone ?? systemTimeZone;
+    this.#monotonic = options.monotonicNow ?? (() => performance.now());
     this.#settingZone = checkedZone(options.timeZone ?? "", true);
   }
 
@@ -87,6 +104,8 @@ export class RecorderClock {
   /**
    * Takes `now` (ms since the epoch, from a trusted device) as the current time, and `timeZone`
    * (the device's IANA zone), when given, as the zone to use unless the setting names one.
+   * While GPS time is valid the phone's time is ignored (its zone is still taken): the status
+   * then says `source: "gps"`.
    *
    * @throws {RangeError} When `now` is no plausible time or `timeZone` no known zone; then
    * nothing changes.
@@ -96,9 +115,33 @@ export class RecorderClock {
       throw new RangeError(`Invalid time: expected ms since the epoch, got ${now}`);
     }
     if (timeZone !== undefined) this.#phoneZone = checkedZone(timeZone, false);
+    if (this.gpsValid()) return this.status();
     this.#offset = Math.round(now - this.#systemNow());
-    this.#fromPhone = true;
+    this.#source = "phone";
     return this.status();
+  }
+
+  /**
+   * Takes `time` (ms since the epoch, from a GPS fix) as the current time unless NTP set the
+   * system clock; a difference under a second is left alone, so the clock does not wobble
+   * with the serial line's delay. Returns whether the clock moved. Never throws: an
+   * implausible time (a receiver's week-number rollover) is ignored.
+   */
+  setFromGps(time: number): boolean {
+    if (!Number.isFinite(time) || time < Date.UTC(2000, 0, 1) || time > Date.UTC(2200, 0, 1)) {
+      return false;
+    }
+    if (this.#synchronized()) return false;
+    this.#gpsAt = this.#monotonic();
+    const moved = this.#source !== "gps" || Math.abs(time - this.now()) >= GPS_TOLERANCE_MS;
+    if (moved) this.#offset = Math.round(time - this.#systemNow());
+    this.#source = "gps";
+    return moved;
+  }
+
+  /** Whether GPS time came in the last {@linkcode GPS_TIME_VALID_MS}. */
+  gpsValid(): boolean {
+    return this.#gpsAt !== null && this.#monotonic() - this.#gpsAt <= GPS_TIME_VALID_MS;
   }
 
   /**
@@ -122,7 +165,7 @@ export class RecorderClock {
   }
 
   status(): ClockStatus {
-    const source = this.#fromPhone ? "phone" : this.#synchronized() ? "ntp" : "system";
+    const source = this.#source ?? (this.#synchronized() ? "ntp" : "system");
     const tzSource: TimeZoneSource = this.#settingZone
       ? "setting"
       : this.#phoneZone
