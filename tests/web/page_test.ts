@@ -529,6 +529,9 @@ Deno.test("Control page plays an H.264 clip in <video> and shows the decoded liv
   await using browser = await launchBrowser();
   const page = await browser.newPage({ viewport: { width: 360, height: 740 } });
   page.setDefaultTimeout(10_000);
+  // Without Media Source Extensions: the decoded JPEG preview, not live.mp4
+  // (tests/web/live_mp4_browser_test.ts has that one).
+  await page.addInitScript("delete window.MediaSource; delete window.ManagedMediaSource;");
   await page.goto(`${recorder.url}/`);
   await waitInPage(page, LIVE_PLAYING, 15_000);
   assert.equal(await page.evaluate(`document.querySelector("#live-view").width`), 320);

@@ -12,6 +12,7 @@ import { $ } from "./dom.js";
 import { fileStamp, formatBytes, formatTime } from "./format.js";
 import { state } from "./state.js";
 import { player } from "./player.js";
+import { mediaSourceClass, playMp4 } from "./live_mp4.js";
 
 /**
  * @typedef {import("./state.js").StatusDocument} StatusDocument
@@ -48,7 +49,46 @@ export const live = {
   problem: "",
   /** Frames and bytes of the last few seconds, for the rate shown under the picture. */
   recent: /** @type {[at: number, bytes: number][]} */ ([]),
+  /** This browser cannot play the camera's H.264 through MSE: JPEG frames only. */
+  mp4Unsupported: false,
 };
+
+/** The H.264 view (`live.mp4` through MSE), made when first needed, in the canvas's place. */
+let liveVideo = /** @type {HTMLVideoElement | null} */ (null);
+
+function videoElement() {
+  if (liveVideo) return liveVideo;
+  const video = document.createElement("video");
+  video.id = "live-video";
+  video.className = "live-view";
+  video.muted = true;
+  video.playsInline = true;
+  video.autoplay = true;
+  video.setAttribute("aria-label", liveView.getAttribute("aria-label") ?? "Live view");
+  video.hidden = true;
+  video.addEventListener("loadedmetadata", () => {
+    $("viewer").style.aspectRatio = `${video.videoWidth} / ${video.videoHeight}`;
+  });
+  liveView.after(video);
+  liveVideo = video;
+  return video;
+}
+
+/** @param {boolean} on the `<video>` shows instead of the canvas */
+function showVideo(on) {
+  liveView.hidden = on;
+  if (liveVideo) liveVideo.hidden = !on;
+}
+
+/**
+ * In H.264 mode a browser with Media Source Extensions plays the camera's own stream: full
+ * size and rate, and nothing decoded on the Pi. Elsewhere (MJPEG mode, no MSE, a codec the
+ * browser lacks) the JPEG frames.
+ */
+function mp4Wanted() {
+  return !live.mp4Unsupported && mediaSourceClass() !== undefined &&
+    state.status?.camera?.codec === "h264";
+}
 
 /** How old a picture may get before it is dimmed and said to be old. */
 const LIVE_STALE_MS = 2500;
@@ -125,7 +165,37 @@ async function runLive() {
   live.abort = abort;
   const { signal } = abort;
   let retryMs = RETRY_FIRST_MS;
+  // Until the first status says which codec the camera sends, wait a little for it.
+  for (let i = 0; i < 20 && !state.status && mediaSourceClass() && !signal.aborted; i++) {
+    await pause(100, signal);
+  }
   while (!signal.aborted) {
+    if (mp4Wanted()) {
+      try {
+        const result = await playMp4(videoElement(), signal, {
+          onFragment(bytes, lagS) {
+            showVideo(true);
+            live.shownAt = Date.now();
+            live.frameTime = live.shownAt + state.skewMs - lagS * 1000;
+            live.recent.push([live.shownAt, bytes]);
+            live.problem = "";
+            retryMs = RETRY_FIRST_MS;
+            renderLiveNote();
+          },
+        });
+        if (result === "unsupported") live.mp4Unsupported = true;
+        // "ended": the server closed it (the camera restarted); "mjpeg": the mode changed.
+        if (result === "ended") await pause(250, signal);
+      } catch (error) {
+        if (signal.aborted) break;
+        live.problem = `No picture: ${messageOf(error)}`;
+        renderLiveNote();
+        await pause(retryMs, signal);
+        retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+      }
+      continue;
+    }
+    showVideo(false);
     const params = new URLSearchParams({ viewer: live.viewer, fps: String(liveRate()) });
     if (live.seq !== null) params.set("after", String(live.seq));
     try {
@@ -210,6 +280,7 @@ export function renderLiveNote() {
   if (note.textContent !== text) note.textContent = text;
   note.hidden = text === "";
   liveView.classList.toggle("old", text !== "" && live.shownAt > 0);
+  liveVideo?.classList.toggle("old", text !== "" && live.shownAt > 0);
   // Rate and data of the last 5 s, so the cost of the view on a phone plan is plain.
   live.recent = live.recent.filter(([at]) => now - at <= 5000);
   let info = "";
