@@ -6,6 +6,7 @@ import { type ResolvedSource, resolveSource, type SystemProbe } from "./camera/d
 import { H264Preview, type PreviewStatus } from "./camera/h264_preview.ts";
 import { type ClockStatus, RecorderClock } from "./clock.ts";
 import { type RecordState, RecordStateTracker } from "./record_state.ts";
+import { Archiver, type ArchiverOptions, type ArchiveStatus } from "./archive/archiver.ts";
 import { SerialQueue } from "./serial_queue.ts";
 import { type Config, type Part, PART_SETTINGS, PARTS } from "./config/mod.ts";
 import { FrameHub } from "./frames/frame_hub.ts";
@@ -37,6 +38,11 @@ export interface DashcamOptions {
   verbose?: boolean;
   /** Restart delays of the children (tests shorten them). */
   backoff?: { initialMs?: number; maxMs?: number };
+  /**
+   * The archiver's options beyond the settings (rclone binary, rclone.conf, intervals), and
+   * settings to use instead of the config's (tests).
+   */
+  archive?: Partial<ArchiverOptions>;
 }
 
 /** One camera's pipeline: rebuilt whole when the camera's settings change. */
@@ -71,6 +77,8 @@ export class Dashcam {
   #config: Config;
   #pipeline: Pipeline;
   #guard: RetentionGuard;
+  /** Uploads clips to the archive remote; null without one. */
+  #archiver: Archiver | null;
   /** Recording was asked for (by config, the page or the API). */
   #wantRecording = false;
   #blocked: RecordingBlock | null = null;
@@ -83,10 +91,12 @@ export class Dashcam {
     store: ClipStore,
     options: DashcamOptions & { clock: RecorderClock },
     source: ResolvedSource,
+    archiver: Archiver | null,
   ) {
     this.#config = config;
     this.store = store;
     this.#options = options;
+    this.#archiver = archiver;
     this.clock = options.clock;
     this.clock.setTimeZone(config.timezone);
     this.#pipeline = this.#assemble(config, source);
@@ -104,6 +114,7 @@ export class Dashcam {
       store,
       { ...options, clock: options.clock ?? new RecorderClock() },
       source,
+      await buildArchiver(store, config, options.archive),
     );
   }
 
@@ -134,6 +145,11 @@ export class Dashcam {
       : { hub, snapshot: () => Promise.resolve(hub.latest) };
   }
 
+  /** Whether clip `id` of `size` bytes is verified on the archive remote (false without one). */
+  archived(id: string, size: number): boolean {
+    return this.#archiver?.isArchived(id, size) ?? false;
+  }
+
   /** Whether recording was asked for (it may be blocked: see {@linkcode status}). */
   get recording(): boolean {
     return this.#wantRecording;
@@ -148,6 +164,7 @@ export class Dashcam {
       this.#pipeline.camera.start();
       this.#guard.start();
       await this.#guard.check(); // limits first: a full card must not start a clip
+      this.#archiver?.start();
       if (this.#config.record) await this.#startRecording();
     });
   }
@@ -206,6 +223,13 @@ export class Dashcam {
         this.#guard = this.#buildGuard(next);
         this.#guard.start();
       }
+      if (parts.includes("archive")) {
+        // Built before the old one stops: a remote that cannot be used changes nothing.
+        const archiver = await buildArchiver(this.store, next, this.#options.archive);
+        await this.#archiver?.stop();
+        this.#archiver = archiver;
+        this.#archiver?.start();
+      }
       this.#config = next;
       if (this.#wantRecording && parts.includes("recorder")) await this.#startRecording();
       return [...new Set(parts)];
@@ -240,6 +264,7 @@ export class Dashcam {
   /** Stops everything in reverse order: the current clip is closed properly first. */
   stop(): Promise<void> {
     return this.#serial.run(async () => {
+      await this.#archiver?.stop();
       await this.#guard.stop();
       await this.#stopPipeline();
       await this.streams.closeAll();
@@ -258,6 +283,7 @@ export class Dashcam {
       preview: preview?.status() ?? null,
       storage: this.#guard.status(),
       clock: this.clock.status(),
+      archive: this.#archiver?.status() ?? null,
     };
   }
 
@@ -305,6 +331,7 @@ export class Dashcam {
     void this.store.settled(seq);
     // A clip closed and the next one began: make room for it.
     void this.#guard.check();
+    this.#archiver?.notify();
   }
 
   #assemble(config: Config, source: ResolvedSource): Pipeline {
@@ -368,6 +395,8 @@ export class Dashcam {
   #buildGuard(config: Config): RetentionGuard {
     return new RetentionGuard(this.store, {
       limits: retentionLimits(config),
+      // Archived clips go first: they are safe on the remote.
+      archived: (id, size) => this.#archiver?.isArchived(id, size) ?? false,
       onBlocked: (plan) => {
         this.#blocked = {
           reason: plan.reason ?? "Storage limits cannot be met",
@@ -395,6 +424,8 @@ export interface DashcamStatus {
   preview: PreviewStatus | null;
   storage: RetentionStatus;
   clock: ClockStatus;
+  /** Null without an archive remote. */
+  archive: ArchiveStatus | null;
 }
 
 /** The retention limits a config asks for. */
@@ -403,6 +434,24 @@ export function retentionLimits(config: Pick<Config, "maxStorage" | "minFree">):
     maxBytes: config.maxStorage ? parseByteSize(config.maxStorage) : undefined,
     minFree: parseFreeSpaceFloor(config.minFree),
   };
+}
+
+/** The archiver a config asks for (`archive` set, or a remote in `options`), else null. */
+async function buildArchiver(
+  store: ClipStore,
+  config: Config,
+  options: Partial<ArchiverOptions> = {},
+): Promise<Archiver | null> {
+  const remote = options.remote ?? config.archive;
+  if (!remote) return null;
+  return await Archiver.create(store, {
+    folder: config.archiveFolder || undefined,
+    clips: config.archiveClips,
+    bwlimit: config.archiveBwlimit,
+    after: config.archiveAfter,
+    ...options,
+    remote,
+  });
 }
 
 /** The camera a config asks for, found on this system. */

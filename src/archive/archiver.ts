@@ -21,17 +21,16 @@ import {
   type ClipStore,
 } from "../storage/clip_store.ts";
 import { ArchiveState } from "./archive_state.ts";
+import { HASH_PREFERENCE, Rclone } from "./rclone.ts";
 import {
-  HASH_PREFERENCE,
   parseRemote,
-  Rclone,
   redactRemote,
   remotePath,
   remoteSecrets,
   type RemoteSpec,
   validateBwlimit,
   validateFolder,
-} from "./rclone.ts";
+} from "./rclone_remote.ts";
 
 /** Which clips to archive. */
 export type ArchiveClips = "locked" | "all";
@@ -111,7 +110,7 @@ export interface ArchiveStatus {
   lastErrorAt: number | null;
   /** When the next attempt is due after a failure. */
   retryAt: number | null;
-  /** Clips archived on this target (on the card's record). */
+  /** Clips archived on this target (on the card's record, deleted ones included). */
   archived: number;
   /** Clips archived since start. */
   uploaded: number;
@@ -311,15 +310,12 @@ export class Archiver {
     ).sort((a, b) => Number(b.locked) - Number(a.locked) || b.seq - a.seq);
     this.#status.queue = queue.length;
     this.#status.queueBytes = queue.reduce((sum, clip) => sum + clip.size, 0);
-    // Records of clips older than every clip on the card are of no more use. Only when the
-    // card lists clips: an empty listing may be a card pulled out.
-    if (clips.length > 0) {
-      const oldest = Math.min(...clips.map((clip) => clip.seq));
-      const present = new Set(clips.map((clip) => clip.id));
-      const gone = this.#state.ids().filter((id) =>
-        !present.has(id) && Number(id.slice(0, id.indexOf("_"))) < oldest
-      );
-      if (gone.length > 0) await this.#state.forget(gone).catch(() => {});
+    // The record keeps clips deleted from the card too (the count says what the remote
+    // holds), up to a bound: the oldest records go first.
+    const ids = this.#state.ids();
+    if (ids.length > MAX_RECORDS) {
+      const oldest = ids.sort((a, b) => seqOf(a) - seqOf(b)).slice(0, ids.length - MAX_RECORDS);
+      await this.#state.forget(oldest).catch(() => {});
     }
     return queue;
   }
@@ -423,6 +419,13 @@ export class Archiver {
   #redact(text: string): string {
     return redactRemote(text, this.#secrets);
   }
+}
+
+/** How many archived clips the record keeps: a 256 GB card of 60 s clips holds ~5000. */
+const MAX_RECORDS = 20_000;
+
+function seqOf(id: string): number {
+  return Number.parseInt(id, 10);
 }
 
 /** The host name as a folder name (`dashcam-1`), `dashcam` when it has none. */

@@ -21,12 +21,13 @@
 
 import { isTimeZone } from "../clock.ts";
 import { parseByteSize, parseFreeSpaceFloor } from "../storage/byte_size.ts";
+import { parseRemote, validateBwlimit, validateFolder } from "../archive/rclone_remote.ts";
 
 /**
  * A part of the recorder that a settings change may restart, in the order they are
  * restarted and reported.
  */
-export const PARTS = ["camera", "recorder", "preview", "storage", "clock"] as const;
+export const PARTS = ["camera", "recorder", "preview", "storage", "clock", "archive"] as const;
 
 /** A part of the recorder that a settings change may restart. */
 export type Part = typeof PARTS[number];
@@ -265,6 +266,58 @@ export const SETTINGS = {
       "deleted to keep it",
     restarts: "storage",
     page: { label: "Free space to keep", group: CLIPS, hint: "on the disk, e.g. 1G or 10%" },
+  },
+  archive: {
+    type: "string",
+    arg: "REMOTE",
+    expected: "an rclone remote like nas:dashcam or :sftp,host=nas.local,user=pi:dashcam, " +
+      "or empty for none",
+    valid: (text) => text === "" || parseRemote(text) !== undefined,
+    default: "",
+    help: "archive clips with rclone to this remote (a name from rclone.conf or a " +
+      "connection string) whenever it answers; see docs/archive.md",
+    restarts: "archive",
+    // A connection string may hold a password.
+    secret: true,
+  },
+  archiveFolder: {
+    type: "string",
+    arg: "NAME",
+    expected: "a folder name like car1 (letters, digits, . _ -), or empty for the host name",
+    valid: (text) => text === "" || validateFolder(text) === text,
+    default: "",
+    defaultText: "the host name",
+    help: "this car's folder on the archive remote; each car of a fleet has its own",
+    restarts: "archive",
+  },
+  archiveClips: {
+    type: "string",
+    arg: "WHICH",
+    choices: ["locked", "all"],
+    default: "locked",
+    help: "clips to archive: {choices}; locked clips go first, newest first",
+    restarts: "archive",
+    page: { label: "Clips to archive" },
+  },
+  archiveBwlimit: {
+    type: "string",
+    arg: "RATE",
+    expected: 'rclone\'s --bwlimit form like 1M, 512k or "08:00,512k 19:00,off", or empty',
+    valid: (text) => validateBwlimit(text) === text,
+    default: "",
+    help: "upload bandwidth limit in rclone's --bwlimit form, e.g. 1M; empty for none",
+    restarts: "archive",
+    page: { label: "Archive bandwidth limit" },
+  },
+  archiveAfter: {
+    type: "string",
+    arg: "WHAT",
+    choices: ["keep", "delete"],
+    default: "keep",
+    help: "archived clips: keep them until loop recording needs room (then they go first), " +
+      "or delete them at once (locked clips stay until unlocked)",
+    restarts: "archive",
+    page: { label: "After archiving" },
   },
   user: {
     type: "string",

@@ -14,6 +14,8 @@ export interface ClipsRoutesOptions {
   store: ClipStore;
   /** Sequence number of the clip being recorded, or null when not recording. */
   currentSeq: () => number | null;
+  /** Whether a clip is verified on the archive remote. Default: none is. */
+  archived?: (clip: ClipInfo) => boolean;
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -24,7 +26,8 @@ const CONTENT_TYPES: Record<string, string> = {
 /**
  * The clips API, to mount at `/api/clips`:
  *
- * - `GET /` lists clips, newest first: `{ clips: ClipInfo[] }`
+ * - `GET /` lists clips, newest first: `{ clips: ClipInfo[] }`, each with `archived`
+ *   (verified on the archive remote)
  * - `GET /:id` downloads a clip (HTTP Range; `?inline=1` to play it in the browser); the clip
  *   being recorded as far as it is written when asked
  * - `DELETE /:id` deletes it (409 when locked or being recorded)
@@ -56,7 +59,11 @@ export function clipsRoutes(options: ClipsRoutesOptions): Hono {
   const { store } = options;
   const app = new Hono();
 
-  app.get("/", async (c) => c.json({ clips: await store.list() }));
+  const archived = options.archived ?? (() => false);
+  app.get("/", async (c) =>
+    c.json({
+      clips: (await store.list()).map((clip) => ({ ...clip, archived: archived(clip) })),
+    }));
 
   app.post("/lock-now", async (c) => {
     const seq = options.currentSeq();

@@ -151,6 +151,8 @@ export interface ClipStoreOptions {
 export interface EnforceOptions {
   /** Room to keep for the next clip. Default: the largest of the last 3 closed clips. */
   reserveBytes?: number;
+  /** Whether clip `id` of `size` bytes is archived: such clips are deleted first. */
+  archived?: (id: string, size: number) => boolean;
 }
 
 /** A clip file found by scanning; names come from the directory, never from a request. */
@@ -431,6 +433,7 @@ export class ClipStore {
           size,
           locked: entry.dir === LOCKED_DIR || this.#pending.has(entry.seq),
           recording: entry.recording,
+          archived: !entry.recording && (options.archived?.(entry.id, size) ?? false),
         });
       }
       const reserveBytes = options.reserveBytes ?? Math.max(

@@ -13,6 +13,8 @@ export interface RetentionGuardOptions {
   blockedIntervalMs?: number;
   /** Room to keep for the next clip. Default: the largest of the last 3 closed clips. */
   reserveBytes?: number;
+  /** Whether clip `id` of `size` bytes is archived: loop recording deletes those first. */
+  archived?: (id: string, size: number) => boolean;
   /**
    * Recording cannot go on: the limits cannot be met without locked clips, the disk is full,
    * or the output folder cannot be read or written (card missing or read-only). `status.reason`
@@ -160,6 +162,7 @@ export class RetentionGuard {
     try {
       plan = await this.#store.enforce(this.#options.limits, {
         reserveBytes: this.#options.reserveBytes,
+        archived: this.#options.archived,
       });
       status.deleted += plan.delete.length;
       status.plan = plan;

@@ -17,6 +17,11 @@ export interface RetentionClip {
   locked: boolean;
   /** Being written: never deleted. */
   recording: boolean;
+  /**
+   * Verified on the archive remote: deleted before clips that are not (oldest archived
+   * first), since losing it here loses nothing.
+   */
+  archived?: boolean;
 }
 
 /** The limits loop recording keeps; either may be absent. */
@@ -58,7 +63,8 @@ export interface RetentionPlan {
 
 /**
  * Plans loop recording: deletes the oldest clips (by `seq`) that are neither locked nor being
- * recorded, and only as many as it takes for both limits to hold with `reserveBytes` to spare.
+ * recorded, archived ones before the others, and only as many as it takes for both limits to
+ * hold with `reserveBytes` to spare.
  *
  * When the limits cannot hold even with every deletable clip gone (locked clips fill the
  * cap, or something else fills the disk), it deletes nothing and says why: deleting the
@@ -94,7 +100,10 @@ export function planRetention(input: RetentionInput): RetentionPlan {
   const aboveFloor = () => floorBytes === null || free - reserve >= floorBytes;
 
   const deletable = clips.filter((clip) => !clip.locked && !clip.recording)
-    .sort((a, b) => a.seq - b.seq || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    .sort((a, b) =>
+      Number(b.archived ?? false) - Number(a.archived ?? false) || a.seq - b.seq ||
+      (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+    );
   const remove: string[] = [];
   for (const clip of deletable) {
     if (underCap() && aboveFloor()) break;

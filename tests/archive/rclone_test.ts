@@ -5,15 +5,18 @@ import {
   failureOf,
   niceCommand,
   parseLogLine,
-  parseRemote,
   parseStat,
   probeArgs,
+} from "../../src/archive/rclone.ts";
+import {
+  parseRemote,
   redactRemote,
   remotePath,
   remoteSecrets,
   validateBwlimit,
   validateFolder,
-} from "../../src/archive/rclone.ts";
+} from "../../src/archive/rclone_remote.ts";
+import { redactSecrets } from "../../src/server/redact_secrets.ts";
 
 Deno.test("parseRemote splits a named remote, a connection string and a local folder", () => {
   assert.deepEqual(parseRemote("nas:dashcam"), {
@@ -82,7 +85,7 @@ Deno.test("redactRemote masks connection-string secrets and values rclone echoes
     ":s3,provider=Minio,access_key_id=AKIA123,secret_access_key=s3cr3tKey,endpoint='http://m:9000':b";
   assert.equal(
     redactRemote(remote),
-    ":s3,provider=Minio,access_key_id=***,secret_access_key=***,endpoint='http://m:9000':b",
+    ":s3,provider=Minio,access_key_id='***',secret_access_key='***',endpoint='http://m:9000':b",
   );
   const spec = parseRemote(":sftp,host=nas,user=pi,pass=Obscured99:dashcam");
   assert.deepEqual(remoteSecrets(spec), ["Obscured99"]);
@@ -91,6 +94,10 @@ Deno.test("redactRemote masks connection-string secrets and values rclone echoes
     'Failed to create file system for "x": bad key *** here',
   );
   assert.equal(redactRemote("nas:dashcam/car1"), "nas:dashcam/car1");
+  // Stays whole when /api/status masks its strings again (redactSecrets).
+  const masked = redactRemote(":sftp,host=nas,user=pi,pass=Obscured99,shell_type=unix:d/car1");
+  assert.equal(masked, ":sftp,host=nas,user=pi,pass='***',shell_type=unix:d/car1");
+  assert.equal(redactSecrets(masked), ":sftp,host=nas,user=pi,pass=***,shell_type=unix:d/car1");
 });
 
 Deno.test("validateFolder takes a car's name and refuses paths that escape", () => {
