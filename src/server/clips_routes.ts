@@ -35,6 +35,7 @@ const CONTENT_TYPES: Record<string, string> = {
  * - `POST /lock-now` locks the current clip, the one before and the one after (409 when not
  *   recording)
  * - `GET /:id/thumbnail.jpg` its first frame
+ * - `GET /:id/track.gpx` its GPS track (404 without one); the clip being recorded's so far
  * - `GET /:id/stream.mjpg?t=SECONDS` plays an MJPEG clip in an `<img>` from `t` (default 0;
  *   400 for anything but 0 up to the clip's duration; 409 for H.264: use `?inline=1`). The
  *   clip being recorded plays from `t` and follows the file as it grows.
@@ -107,6 +108,16 @@ export function clipsRoutes(options: ClipsRoutesOptions): Hono {
       return c.body(jpeg as Uint8Array<ArrayBuffer>, 200, {
         "content-type": "image/jpeg",
         "cache-control": clip.recording ? "no-store" : "private, max-age=86400",
+      });
+    }));
+
+  app.get("/:id/track.gpx", (c) =>
+    withClip(c, async (id) => {
+      const { name, text } = await store.readTrack(id);
+      return c.body(text, 200, {
+        "content-type": "application/gpx+xml; charset=utf-8",
+        "content-disposition": `attachment; filename="${name}"`,
+        "cache-control": id.includes("_") ? "private, max-age=60" : "no-store",
       });
     }));
 

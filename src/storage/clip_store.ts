@@ -10,6 +10,7 @@
  * <output>/locked/000041_20261130-111527.mkv   locked clips (never deleted by loop recording)
  * <output>/locked/pending.json           locks waiting for a clip to close (survives restarts)
  * <output>/.thumbs/000042_20261130-111627.jpg  thumbnail cache
+ * <output>/000042_20261130-111627.gpx    a clip's GPS track (same stem), moved and deleted with it
  * ```
  *
  * @module
@@ -27,6 +28,7 @@ import {
   writeFile,
 } from "node:fs/promises";
 import { join } from "node:path";
+import { closeGpx, firstTrackPoint } from "../car/gpx.ts";
 import { probeVideo } from "../process/ffprobe.ts";
 import { runtime } from "../runtime/current.ts";
 import { SerialQueue } from "../serial_queue.ts";
@@ -41,6 +43,9 @@ export const LOCKED_DIR = "locked";
 const THUMBS_DIR = ".thumbs";
 const PROBES_FILE = "probes.json";
 const PENDING_FILE = "pending.json";
+const TRACK_EXT = ".gpx";
+/** How much of a track is read for its first point: the header and a point fit in 1 KB. */
+const TRACK_HEAD_BYTES = 4096;
 /**
  * A clip id: `000042_20261130-111627+0100` for a closed clip (`000042_20261130-111627` from
  * before names carried their UTC offset), `000043` for the one being written.
@@ -76,6 +81,10 @@ export interface ClipInfo {
   locked: boolean;
   /** Being written (`.recording.mkv`). */
   recording: boolean;
+  /** Its GPS track, relative like `file` (`locked/000042_….gpx`); absent without one. */
+  track?: string;
+  /** Where the clip started (its track's first point); absent when unknown. */
+  startPosition?: { lat: number; lon: number };
 }
 
 /** A clip opened for reading by {@linkcode ClipStore.openClip}. */
@@ -109,6 +118,15 @@ export class ClipNotFoundError extends Error {
     super(`Clip not found: ${id}`);
     this.name = "ClipNotFoundError";
     this.id = id;
+  }
+}
+
+/** The clip has no GPS track. Callers answer 404. */
+export class TrackNotFoundError extends ClipNotFoundError {
+  constructor(id: string) {
+    super(id);
+    this.name = "TrackNotFoundError";
+    this.message = `No GPS track for clip ${id}`;
   }
 }
 
@@ -165,6 +183,8 @@ interface Entry {
   /** Start from the name (closed clips only). */
   start?: number;
   recording: boolean;
+  /** Its GPS track's path relative to the output directory, when there is one. */
+  track?: string;
 }
 
 interface Probe {
@@ -202,6 +222,8 @@ export class ClipStore {
   #probes = new Map<string, { key: string; probe: Promise<Probe> }>();
   #probesChanged = false;
   #thumbnails = new Map<string, Promise<Uint8Array>>();
+  /** First points of closed clips' tracks, by track name: they never change. */
+  #trackStarts = new Map<string, { lat: number; lon: number } | null>();
   #running = 0;
   #waiting: (() => void)[] = [];
 
@@ -257,6 +279,7 @@ export class ClipStore {
         size: info.size,
         locked,
         recording: entry.recording,
+        ...await this.#trackInfo(entry),
       };
       if (entry.recording) {
         // 0 where the file system keeps no birth time.
@@ -370,7 +393,7 @@ export class ClipStore {
   }
 
   /**
-   * Deletes clip `id` and its thumbnail.
+   * Deletes clip `id`, its thumbnail and its GPS track.
    *
    * @throws {ClipBusyError} for the clip being written.
    * @throws {ClipLockedError} for a locked clip.
@@ -408,6 +431,75 @@ export class ClipStore {
       this.#thumbnails.set(entry.id, making);
     }
     return await making;
+  }
+
+  /**
+   * Puts clip `seq`'s closed GPS track (`path`, anywhere on the same file system) beside the
+   * closed clip, as `<clip stem>.gpx`, in whichever folder the clip is now; removes it when
+   * there is no such closed clip (it held no footage). Runs with the other changes, so a lock
+   * moving the clip meanwhile cannot part them.
+   */
+  attachTrack(seq: number, path: string): Promise<void> {
+    return this.#exclusive.run(async () => {
+      const entry = (await this.#scan()).find((candidate) =>
+        candidate.seq === seq && !candidate.recording
+      );
+      if (!entry) {
+        await unlink(path).catch(() => {});
+        return;
+      }
+      const dir = join(this.#output, entry.dir);
+      await rename(path, join(dir, trackName(entry)));
+      await syncDirectory(dir);
+    });
+  }
+
+  /**
+   * Clip `id`'s GPS track as GPX text (that of the clip being written closed as it is so far)
+   * and its file name.
+   *
+   * @throws {TypeError} for a malformed id.
+   * @throws {ClipNotFoundError} when there is no such clip ({@linkcode TrackNotFoundError}
+   * when it has no track).
+   */
+  async readTrack(id: string): Promise<{ name: string; text: string }> {
+    const entry = await this.#find(id);
+    if (!entry.track) throw new TrackNotFoundError(id);
+    let text;
+    try {
+      text = await readFile(join(this.#output, entry.track), "utf8");
+    } catch (error) {
+      if (isNotFound(error)) throw new TrackNotFoundError(id);
+      throw error;
+    }
+    const closed = closeGpx(text, entry.id);
+    if (closed === null) throw new TrackNotFoundError(id);
+    return { name: trackName(entry), text: closed };
+  }
+
+  /** The clip's track and where it started, for {@linkcode list}. */
+  async #trackInfo(entry: Entry): Promise<Pick<ClipInfo, "track" | "startPosition">> {
+    if (!entry.track) return {};
+    const name = trackName(entry);
+    let start = entry.recording ? undefined : this.#trackStarts.get(name);
+    if (start === undefined) {
+      start = null;
+      try {
+        const file = await open(join(this.#output, entry.track), "r");
+        try {
+          const buffer = new Uint8Array(TRACK_HEAD_BYTES);
+          const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
+          start = firstTrackPoint(new TextDecoder().decode(buffer.subarray(0, bytesRead)));
+        } finally {
+          await file.close();
+        }
+      } catch {
+        return {}; // gone since the scan
+      }
+      // The open clip's track gets its first point later; a closed one's is final.
+      if (!entry.recording) this.#trackStarts.set(name, start);
+    }
+    return start ? { track: entry.track, startPosition: start } : { track: entry.track };
   }
 
   /**
@@ -469,10 +561,15 @@ export class ClipStore {
   /** Clip files in the output directory and `locked/`, regular files only. */
   async #scan(): Promise<Entry[]> {
     const entries = new Map<string, Entry>();
+    const tracks = new Map<string, Set<string>>(); // track name → the folders holding it
     for (const dir of [LOCKED_DIR, ""] as const) {
       try {
         for (const item of await readdir(join(this.#output, dir), { withFileTypes: true })) {
           if (!item.isFile()) continue; // symlinks and folders are never clips
+          if (item.name.endsWith(TRACK_EXT)) {
+            tracks.set(item.name, (tracks.get(item.name) ?? new Set()).add(dir));
+            continue;
+          }
           const name = parseClipName(item.name);
           if (!name || (dir === LOCKED_DIR && name.recording)) continue;
           const id = name.recording
@@ -492,6 +589,15 @@ export class ClipStore {
       } catch (error) {
         if (!isNotFound(error)) throw error;
       }
+    }
+    for (const entry of entries.values()) {
+      const name = trackName(entry);
+      const dirs = tracks.get(name);
+      if (!dirs) continue;
+      // Beside the clip, else in the other folder (a power cut between the clip's move and
+      // its track's): found there, and moved beside it by the next move.
+      const dir = dirs.has(entry.dir) ? entry.dir : [...dirs][0];
+      entry.track = dir ? `${dir}/${name}` : name;
     }
     return [...entries.values()];
   }
@@ -608,6 +714,13 @@ export class ClipStore {
   async #move(entry: Entry, to: "" | typeof LOCKED_DIR): Promise<void> {
     const from = this.#path(entry);
     await rename(from, join(this.#output, to, entry.name));
+    if (entry.track) {
+      // Its GPS track goes with it; one gone meanwhile is no reason to fail the move.
+      await rename(join(this.#output, entry.track), join(this.#output, to, trackName(entry)))
+        .catch((error) => {
+          if (!isNotFound(error)) throw error;
+        });
+    }
     await syncDirectory(join(this.#output, to));
     await syncDirectory(join(this.#output, entry.dir));
   }
@@ -616,6 +729,10 @@ export class ClipStore {
     await unlink(this.#path(entry)).catch((error) => {
       if (!isNotFound(error)) throw error;
     });
+    if (entry.track) {
+      await unlink(join(this.#output, entry.track)).catch(() => {});
+      this.#trackStarts.delete(trackName(entry));
+    }
     if (this.#probes.delete(entry.name)) this.#probesChanged = true;
     await unlink(join(this.#output, THUMBS_DIR, `${entry.id}.jpg`)).catch(() => {});
   }
@@ -708,6 +825,11 @@ export class ClipStore {
       this.#waiting.shift()?.();
     }
   }
+}
+
+/** A clip's GPS track file name: its own with `.gpx` (`000042_….gpx`, `000043.recording.gpx`). */
+function trackName(entry: Entry): string {
+  return entry.name.slice(0, entry.name.lastIndexOf(".")) + TRACK_EXT;
 }
 
 /** The entry for `seq`, preferring a closed clip over an open one. */
