@@ -40,7 +40,7 @@ const MAX_QUEUED_SAMPLES = 3 * SAMPLE_RATE;
  * than 40 ms is moved at once.
  */
 export class AudioTrack {
-  readonly #maxLagMs: number;
+  #maxLagMs: number;
   readonly #queue: AudioChunk[] = [];
   #queued = 0;
   /** Timeline position of the next sample, ms; null before the first frame. */
@@ -104,6 +104,23 @@ export class AudioTrack {
       position = this.#silence(position, timeline - this.#maxLagMs - position);
     }
     this.#position = position;
+    return this.#takeBlocks();
+  }
+
+  /**
+   * The last blocks when the frames end at `end` on the timeline (the last frame's time plus
+   * its duration): the sound queued for before then, and silence up to it (to a whole block).
+   */
+  finish(capture: number, timeline: number, end: number): AudioBlock[] {
+    this.#maxLagMs = 0;
+    const blocks = this.advance(capture + (end - timeline), end);
+    if (this.#filled > 0) {
+      this.#silence(this.#position!, (BLOCK_SAMPLES - this.#filled) * MS_PER_SAMPLE);
+    }
+    return [...blocks, ...this.#takeBlocks()];
+  }
+
+  #takeBlocks(): AudioBlock[] {
     const blocks = this.#blocks;
     this.#blocks = [];
     return blocks;

@@ -139,6 +139,8 @@ export class SegmentRecorder {
   /** Keyframes since the current clip reached its length (ffmpeg should have cut at the first). */
   #keyframesPastLength = 0;
   #recording = false;
+  /** How long a frame lasts, ms: where the sound of the last clip ends. */
+  #frameMs = 1000 / 30;
 
   constructor(options: SegmentRecorderOptions) {
     this.#options = options;
@@ -151,6 +153,7 @@ export class SegmentRecorder {
         const seq = this.#nextSeq;
         this.#current = { seq, file: recordingFileName(seq, this.#ext), start: null };
         const frameRate = options.fps ?? (options.hub.fps || undefined);
+        this.#frameMs = 1000 / (frameRate ?? 30);
         this.#matroska = new MatroskaStream(options.codec ?? "mjpeg", {
           frameRate,
           audio: options.audio !== undefined,
@@ -276,7 +279,9 @@ export class SegmentRecorder {
     // The sound of this run, from its first frame on.
     const track = this.#options.audio ? new AudioTrack() : null;
     const unsubscribe = this.#options.audio?.source.subscribe((chunk) => track!.push(chunk));
+    let last: Frame | null = null;
     const encode = (frame: Frame): Uint8Array => {
+      last = frame;
       const bytes = matroska.encode(frame);
       const blocks = track?.advance(frame.time, matroska.lastTime) ?? [];
       if (blocks.length === 0) return bytes;
@@ -312,6 +317,17 @@ export class SegmentRecorder {
     } finally {
       signal.removeEventListener("abort", stop);
       unsubscribe?.();
+      // The last clip's sound to its end, as long as its frames.
+      const end = matroska.lastTime + this.#frameMs;
+      const blocks = last && track
+        ? track.finish((last as Frame).time, matroska.lastTime, end)
+        : [];
+      if (blocks.length > 0) {
+        const bytes = concat(
+          ...blocks.flatMap((block) => matroska.writeAudio(block.time, block.pcm)),
+        );
+        await stdin.write(bytes).catch(() => {});
+      }
       this.#dropped += consumer.stats.dropped;
       this.#liveDropped = () => 0;
       await frames.cancel().catch(() => {});
