@@ -7,6 +7,13 @@ import {
   type ProcessStatus,
   SupervisedProcess,
 } from "../process/supervised_process.ts";
+import {
+  choosePreviewDecoder,
+  decoderInputArgs,
+  type DecoderSystem,
+  type PreviewDecoder,
+  probeDecoderSystem,
+} from "./preview_decoder.ts";
 
 /** Options for {@linkcode H264Preview}. */
 export interface H264PreviewOptions {
@@ -22,6 +29,11 @@ export interface H264PreviewOptions {
   intra: number;
   /** How long to keep decoding after the last viewer left, so a reload does not restart it. Default 3 s. */
   idleMs?: number;
+  /**
+   * What the system offers for decoding (see {@linkcode choosePreviewDecoder}). Default: asked
+   * once of the running system ({@linkcode probeDecoderSystem}).
+   */
+  decoderSystem?: () => Promise<DecoderSystem>;
   backoff?: BackoffOptions;
   echoStderr?: boolean;
 }
@@ -30,6 +42,10 @@ export interface H264PreviewOptions {
 export interface PreviewStatus extends ProcessStatus {
   /** True when only keyframes are decoded (cheapest), false when every frame is. */
   keyframesOnly: boolean;
+  /** The ffmpeg decoder: `h264_v4l2m2m` (the Pi's hardware) or `h264` (software). */
+  decoder: PreviewDecoder["decoder"];
+  /** Why that decoder and rate, e.g. "software decoder on arm64 (...): keyframes only, 1/s". */
+  decoderReason: string;
   width: number;
   height: number;
   /** Pictures made in the last whole second. */
@@ -44,9 +60,10 @@ const AUD = Uint8Array.of(0, 0, 0, 1, 0x09, 0xf0);
 
 /**
  * Live view in H.264 mode: decodes the camera's stream to small JPEGs, on its own hub, only
- * while someone watches or asks for a snapshot. When the preview rate allows it only
- * keyframes are decoded (a keyframe is a whole picture: no reference frames needed), else every
- * frame is decoded and every n-th kept. The decoder reads from its own small queue on the
+ * while someone watches or asks for a snapshot. The decoder is the Pi's hardware one when there
+ * is one; keyframes only are decoded when the preview rate allows it or, in software on ARM,
+ * always (a keyframe is a whole picture: no reference frames needed), else every frame is
+ * decoded and every n-th kept (see {@linkcode choosePreviewDecoder}). The decoder reads from its own small queue on the
  * camera hub: when it falls behind it skips to the next keyframe, and the recorder never waits
  * for it.
  */
@@ -55,7 +72,9 @@ export class H264Preview {
   readonly hub: FrameHub;
   readonly #options: H264PreviewOptions;
   readonly #process: SupervisedProcess;
-  readonly #keyframesOnly: boolean;
+  /** Decided once the system is probed; until then, software at the rate asked for. */
+  #decoder: PreviewDecoder;
+  readonly #decoderReady: Promise<void>;
   #parser: JpegFrameStream | undefined;
   #framesBefore = 0;
   #nextSeq = 0;
@@ -69,8 +88,13 @@ export class H264Preview {
 
   constructor(options: H264PreviewOptions) {
     this.#options = options;
-    const keyframesPerSecond = options.cameraFps / Math.max(1, options.intra);
-    this.#keyframesOnly = options.fps <= keyframesPerSecond;
+    this.#decoder = {
+      ...choosePreviewDecoder({ arch: "", v4l2m2m: false, m2mDevice: null }, options),
+      reason: "not probed yet",
+    };
+    this.#decoderReady = (options.decoderSystem ?? probeDecoderSystem)()
+      .then((system) => void (this.#decoder = choosePreviewDecoder(system, options)))
+      .catch(() => {}); // a probe that fails leaves the software decoder
     this.hub = new FrameHub({ onConsumers: (count) => this.#demand(count) });
     this.#process = new SupervisedProcess({
       name: "preview",
@@ -105,7 +129,9 @@ export class H264Preview {
   status(): PreviewStatus {
     return {
       ...this.#process.status(),
-      keyframesOnly: this.#keyframesOnly,
+      keyframesOnly: this.#decoder.keyframesOnly,
+      decoder: this.#decoder.decoder,
+      decoderReason: this.#decoder.reason,
       width: this.#options.width,
       height: this.#options.height,
       fps: this.hub.fps,
@@ -139,7 +165,11 @@ export class H264Preview {
   #want(on: boolean): void {
     this.#wanted = on;
     this.#transition = this.#transition.then(async () => {
-      if (this.#wanted && !this.#closed) return this.#process.start();
+      if (this.#wanted && !this.#closed) {
+        await this.#decoderReady;
+        if (this.#wanted && !this.#closed) this.#process.start();
+        return;
+      }
       await this.#process.stop();
       // The last picture would greet the next viewer, however long from now (16.8 s old in
       // issue 9): it waits for a fresh one instead.
@@ -161,7 +191,7 @@ export class H264Preview {
   #argv(): string[] {
     const { width, height, fps, cameraFps } = this.#options;
     const every = Math.max(1, Math.round(cameraFps / fps));
-    const filter = this.#keyframesOnly
+    const filter = this.#decoder.keyframesOnly
       ? `scale=${width}:${height}`
       : `select=not(mod(n\\,${every})),scale=${width}:${height}`;
     return [
@@ -180,6 +210,7 @@ export class H264Preview {
       "0",
       "-f",
       "h264",
+      ...decoderInputArgs(this.#decoder),
       "-i",
       "pipe:0",
       "-threads",
@@ -223,7 +254,8 @@ export class H264Preview {
     // The camera's newest keyframe first, at once: the subscription above starts at the next
     // one, up to a keyframe interval away (the new viewer waited 1.4 s in issue 9).
     const start = source.latestKeyframe;
-    const every = this.#keyframesOnly ? 1 : Math.max(1, Math.round(cameraFps / fps));
+    const keyframesOnly = this.#decoder.keyframesOnly;
+    const every = keyframesOnly ? 1 : Math.max(1, Math.round(cameraFps / fps));
     let fed = 0;
     const stdin = child.stdin.getWriter();
     const write = async (frame: Frame) => {
@@ -242,7 +274,7 @@ export class H264Preview {
       while (true) {
         const { value: frame, done } = await frames.read();
         if (done) break;
-        if (this.#keyframesOnly && !frame.keyframe) continue;
+        if (keyframesOnly && !frame.keyframe) continue;
         await write(frame);
       }
     } catch {

@@ -77,6 +77,10 @@ export interface RecorderReport {
 export interface PreviewReport {
   state: ProcessStateName;
   keyframes_only: boolean;
+  /** `h264_v4l2m2m` (the Pi's hardware decoder) or `h264` (software). */
+  decoder: string;
+  /** Why that decoder and rate. */
+  decoder_reason: string;
   width: number;
   height: number;
   fps: number;

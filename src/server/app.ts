@@ -268,6 +268,8 @@ export function statusReport(
       ? {
         state: preview.state,
         keyframes_only: preview.keyframesOnly,
+        decoder: preview.decoder,
+        decoder_reason: preview.decoderReason,
         width: preview.width,
         height: preview.height,
         fps: preview.fps,

@@ -148,3 +148,39 @@ Deno.test("H264Preview snapshot after idling is a fresh picture, not the last on
   );
   assert.ok(after.time > before.time + 1_000);
 });
+
+Deno.test("H264Preview decodes keyframes only in software on ARM, whatever rate is asked", async () => {
+  const hub = new FrameHub();
+  const h264 = h264Defaults(capture);
+  const camera = new Camera({ argv: testPatternArgv({ ...capture, h264 }), codec: "h264", hub });
+  camera.start();
+  // A Pi 5 (no H.264 decoder block) asked for 5 fps.
+  const preview = new H264Preview({
+    source: hub,
+    width: 320,
+    height: 240,
+    fps: 5,
+    cameraFps: capture.fps,
+    intra: h264.intra,
+    idleMs: 200,
+    decoderSystem: () => Promise.resolve({ arch: "arm64", v4l2m2m: true, m2mDevice: null }),
+  });
+  try {
+    await waitFor("H.264 frames", () => hub.latest);
+    assert.equal(preview.status().state, "idle", "nothing decodes while nobody watches");
+    const viewer = preview.hub.newest().readable.getReader();
+    const times: number[] = [];
+    while (times.length < 4) times.push((await viewer.read()).value!.time);
+    const status = preview.status();
+    await viewer.cancel();
+    assert.deepEqual([status.decoder, status.keyframesOnly], ["h264", true]);
+    assert.match(status.decoderReason, /arm64.*keyframes only/);
+    // One picture per keyframe (a second apart), not 5 a second.
+    const gaps = times.slice(1).map((t, i) => t - times[i]);
+    assert.ok(gaps.every((gap) => gap >= 900), `pictures ${gaps.join(", ")} ms apart`);
+    await waitFor("the decoder to stop", () => preview.status().state === "stopped", 5_000);
+  } finally {
+    await preview.stop();
+    await camera.stop();
+  }
+});
