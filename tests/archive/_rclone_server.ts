@@ -21,6 +21,7 @@ export class RcloneServer {
   readonly dir: string;
   readonly port: number;
   #child: Deno.ChildProcess | null = null;
+  #pass: Promise<string> | null = null;
 
   private constructor(kind: "sftp" | "webdav", dir: string, port: number) {
     this.kind = kind;
@@ -41,12 +42,17 @@ export class RcloneServer {
 
   /** The inline remote for the archiver: `:sftp,host=127.0.0.1,port=N,user=u,pass=OBSCURED:`. */
   async remote(path = ""): Promise<string> {
-    const pass = await obscure("p");
+    const pass = await this.obscuredPass();
     if (this.kind === "sftp") {
       // shell_type: rclone would otherwise try to save what it found out into rclone.conf.
       return `:sftp,host=127.0.0.1,port=${this.port},user=u,pass=${pass},shell_type=unix:${path}`;
     }
     return `:webdav,url='http://127.0.0.1:${this.port}',user=u,pass=${pass}:${path}`;
+  }
+
+  /** The password as the remote strings give it (obscure's output differs each run). */
+  obscuredPass(): Promise<string> {
+    return this.#pass ??= obscure("p");
   }
 
   /** Starts the server again (same port, same folder) after {@linkcode kill}. */

@@ -13,7 +13,7 @@ import {
 import { clipFileName, recordingFileName } from "../../src/storage/clip_name.ts";
 import { ClipStore } from "../../src/storage/clip_store.ts";
 import { waitFor } from "../_helpers.ts";
-import { obscure, RcloneServer } from "./_rclone_server.ts";
+import { RcloneServer } from "./_rclone_server.ts";
 
 /** Random bytes: a clip's content, so a swapped or truncated byte is seen. */
 function randomBytes(size: number): Uint8Array {
@@ -108,7 +108,7 @@ Deno.test("Archiver uploads locked clips newest first over SFTP, byte for byte, 
     assert.equal(status.reachable, true);
     await waitFor("the queue to be empty", () => a.archiver.status().queue === 0);
     // The secret is masked, the rest of the target kept.
-    const obscured = await obscure("p");
+    const obscured = await server.obscuredPass();
     assert.ok(!status.remote.includes(obscured.slice(0, 8)), status.remote);
     assert.match(status.remote, /^:sftp,host=127\.0\.0\.1,.*pass='\*\*\*'.*:dashcam\/car1$/);
   }
@@ -146,9 +146,8 @@ Deno.test("Archiver over WebDAV with a named remote verifies by size and, with d
   const config = join(c.dir, "rclone.conf");
   await Deno.writeTextFile(
     config,
-    `[nas]\ntype = webdav\nurl = http://127.0.0.1:${server.port}\nuser = u\npass = ${await obscure(
-      "p",
-    )}\n`,
+    `[nas]\ntype = webdav\nurl = http://127.0.0.1:${server.port}\nuser = u\npass = ${await server
+      .obscuredPass()}\n`,
   );
   await using a = await archiver(c.store, {
     remote: "nas:fleet",
