@@ -4,14 +4,19 @@ import { clockEnv } from "./camera/argv.ts";
 import { Camera, type CameraStatus } from "./camera/camera.ts";
 import { type ResolvedSource, resolveSource, type SystemProbe } from "./camera/detect.ts";
 import { H264Preview, type PreviewStatus } from "./camera/h264_preview.ts";
+import { CarGpio, type CarGpioOptions, type GpioReport } from "./car/car_gpio.ts";
+import { ClipTracks, type ClipTracksStatus } from "./car/clip_tracks.ts";
+import { Gps, type GpsStatus } from "./car/gps.ts";
 import { type ClockStatus, RecorderClock } from "./clock.ts";
 import { type RecordState, RecordStateTracker } from "./record_state.ts";
-import { Archiver, type ArchiverOptions, type ArchiveStatus } from "./archive/archiver.ts";
 import { SerialQueue } from "./serial_queue.ts";
+import { Archiver, type ArchiverOptions, type ArchiveStatus } from "./archive/archiver.ts";
 import { type Config, type Part, PART_SETTINGS, PARTS } from "./config/mod.ts";
 import { FrameHub } from "./frames/frame_hub.ts";
 import type { Frame } from "./frames/frame.ts";
 import { type RecorderStatus, SegmentRecorder } from "./recorder/segment_recorder.ts";
+import { parseAudioDevice } from "./audio/audio_input.ts";
+import { AudioSource, type AudioStatus } from "./audio/audio_source.ts";
 import { MjpegStreams } from "./server/mjpeg_streams.ts";
 import { Mp4LiveStreams } from "./live/mp4_live_streams.ts";
 import { parseByteSize, parseFreeSpaceFloor } from "./storage/byte_size.ts";
@@ -43,6 +48,10 @@ export interface DashcamOptions {
    * settings to use instead of the config's (tests).
    */
   archive?: Partial<ArchiverOptions>;
+  /** gpsd's reconnect delays (tests shorten them). */
+  gpsBackoff?: { initialMs?: number; maxMs?: number };
+  /** The GPIO inputs' gpiomon, power-off command, restart delays and timers (tests). */
+  gpio?: Pick<CarGpioOptions, "program" | "poweroffCommand" | "backoff" | "timers">;
 }
 
 /** One camera's pipeline: rebuilt whole when the camera's settings change. */
@@ -79,8 +88,15 @@ export class Dashcam {
   #guard: RetentionGuard;
   /** Uploads clips to the archive remote; null without one. */
   #archiver: Archiver | null;
+  #gps: Gps;
+  /** The GPS track of each clip, beside it. */
+  readonly #tracks: ClipTracks;
   /** Recording was asked for (by config, the page or the API). */
   #wantRecording = false;
+  /** Ignition off stopped recording: it starts again when the key comes back. */
+  #resumeAtKeyOn = false;
+  /** The lock button and the ignition sense; rebuilt when their settings change. */
+  #gpio: CarGpio;
   #blocked: RecordingBlock | null = null;
   /** Start, stop and settings changes, one at a time. */
   #serial = new SerialQueue();
@@ -103,6 +119,13 @@ export class Dashcam {
     this.#guard = this.#buildGuard(config);
     this.streams = new MjpegStreams(() => this.live.hub);
     this.mp4 = new Mp4LiveStreams(() => this.#pipeline.hub);
+    this.#tracks = new ClipTracks({
+      output: config.output,
+      currentClip: () => this.#pipeline.recorder.status().current,
+      attach: (seq, path) => this.store.attachTrack(seq, path),
+    });
+    this.#gps = this.#buildGps(config);
+    this.#gpio = this.#buildGpio(config);
   }
 
   /** Resolves the camera and opens the clip store; starts nothing. */
@@ -120,6 +143,11 @@ export class Dashcam {
 
   get config(): Config {
     return this.#config;
+  }
+
+  /** The GPS (through gpsd), rebuilt when its setting changes. */
+  get gps(): Gps {
+    return this.#gps;
   }
 
   get source(): ResolvedSource {
@@ -161,6 +189,10 @@ export class Dashcam {
       // Clips a power cut left open are repaired in the background: recording and the page
       // must not wait for hundreds of remuxes.
       void this.#pipeline.recorder.recover();
+      // Tracks a power cut left open: closed before a new clip may take their number.
+      await this.#tracks.recover();
+      this.#gps.start();
+      this.#gpio.start();
       this.#pipeline.camera.start();
       this.#guard.start();
       await this.#guard.check(); // limits first: a full card must not start a clip
@@ -176,6 +208,7 @@ export class Dashcam {
   stopRecording(): Promise<void> {
     return this.#serial.run(async () => {
       this.#wantRecording = false;
+      this.#resumeAtKeyOn = false; // stopped on purpose: the key coming back does not undo it
       await this.#pipeline.recorder.stop();
     });
   }
@@ -230,6 +263,18 @@ export class Dashcam {
         this.#archiver = archiver;
         this.#archiver?.start();
       }
+      if (parts.includes("gps")) {
+        await this.#gps.stop();
+        this.#gps = this.#buildGps(next);
+        this.#gps.start();
+      }
+      if (parts.includes("gpio")) {
+        // Built before the old one stops: validated settings, but a bad line changes nothing.
+        const gpio = this.#buildGpio(next);
+        await this.#gpio.stop();
+        this.#gpio = gpio;
+        this.#gpio.start();
+      }
       this.#config = next;
       if (this.#wantRecording && parts.includes("recorder")) await this.#startRecording();
       return [...new Set(parts)];
@@ -264,9 +309,12 @@ export class Dashcam {
   /** Stops everything in reverse order: the current clip is closed properly first. */
   stop(): Promise<void> {
     return this.#serial.run(async () => {
+      await this.#gpio.stop();
       await this.#archiver?.stop();
+      await this.#gps.stop();
       await this.#guard.stop();
       await this.#stopPipeline();
+      await this.#tracks.stop(); // after the last clip's save: its track is beside it
       await this.streams.closeAll();
       await this.mp4.closeAll();
     });
@@ -284,6 +332,9 @@ export class Dashcam {
       storage: this.#guard.status(),
       clock: this.clock.status(),
       archive: this.#archiver?.status() ?? null,
+      gps: { ...this.#gps.status(), track: this.#tracks.status() },
+      audio: recorder.audioStatus(),
+      gpio: this.#gpio.status(),
     };
   }
 
@@ -332,6 +383,51 @@ export class Dashcam {
     // A clip closed and the next one began: make room for it.
     void this.#guard.check();
     this.#archiver?.notify();
+    void this.#tracks.clipSaved(seq);
+  }
+
+  /**
+   * The lock button and ignition a config asks for. Their actions go through the queue
+   * (`#serial`) like the page's; a lock is not queued, as lock-now is not.
+   */
+  #buildGpio(config: Config): CarGpio {
+    return new CarGpio(config, {
+      ...this.#options.gpio,
+      echoStderr: this.#options.verbose,
+      lockNow: async () => {
+        const seq = this.#pipeline.recorder.status().current?.seq;
+        if (seq === undefined) {
+          throw new Error("Cannot lock now: not recording, so there is no current clip");
+        }
+        return { seq, clips: await this.store.lockEvent(seq) };
+      },
+      keyOff: () =>
+        this.#serial.run(async () => {
+          if (!this.#wantRecording) return;
+          console.error("Ignition off: closing the current clip");
+          this.#resumeAtKeyOn = true;
+          this.#wantRecording = false;
+          await this.#pipeline.recorder.stop();
+        }),
+      keyOn: () =>
+        this.#serial.run(async () => {
+          if (!this.#resumeAtKeyOn) return;
+          this.#resumeAtKeyOn = false;
+          console.error("Ignition on: recording again");
+          await this.#startRecording();
+        }),
+    });
+  }
+
+  /** The GPS a config asks for: its fixes go into the clips' tracks and set the clock. */
+  #buildGps(config: Config): Gps {
+    return new Gps(config.gps, {
+      backoff: this.#options.gpsBackoff,
+      onFix: (fix) => {
+        this.clock.setFromGps(fix.time);
+        this.#tracks.add(fix);
+      },
+    });
   }
 
   #assemble(config: Config, source: ResolvedSource): Pipeline {
@@ -365,6 +461,7 @@ export class Dashcam {
       // Clips are cut at the keyframe nearest each boundary when our encoder keeps the interval.
       fps: config.fps,
       keyframeInterval: source.encodes ? source.h264?.intra : undefined,
+      audio: this.#buildAudio(config),
       echoStderr: verbose,
       // A missing or full card: retry every few seconds, not every 30.
       backoff: { maxMs: 5_000, ...backoff },
@@ -375,6 +472,20 @@ export class Dashcam {
         this.#clipSaved(clip.seq);
       },
     });
+  }
+
+  /** The microphone when sound is on, stamped on the camera's clock. */
+  #buildAudio(config: Config): { source: AudioSource; bitrate: number } | undefined {
+    const input = parseAudioDevice(config.audioDevice);
+    if (config.audio !== "on" || !input) return undefined;
+    const source = new AudioSource({
+      input,
+      device: config.audioDevice,
+      now: this.clock.now,
+      echoStderr: this.#options.verbose,
+      backoff: this.#options.backoff,
+    });
+    return { source, bitrate: config.audioBitrate };
   }
 
   /** The H.264 live-view decoder; none in MJPEG mode, where frames are served as they are. */
@@ -426,6 +537,10 @@ export interface DashcamStatus {
   clock: ClockStatus;
   /** Null without an archive remote. */
   archive: ArchiveStatus | null;
+  gps: GpsStatus & { track: ClipTracksStatus };
+  /** The microphone: `off` (with device null) when sound is off. */
+  audio: AudioStatus;
+  gpio: GpioReport;
 }
 
 /** The retention limits a config asks for. */

@@ -78,6 +78,12 @@ Deno.test("DEFAULTS is frozen and matches the documented values", () => {
     minFree: "5%",
     auth: true,
     user: "admin",
+    lockButton: "",
+    lockButtonActive: "low",
+    ignition: "",
+    ignitionActive: "high",
+    ignitionPoweroff: false,
+    ignitionPoweroffDelay: 60,
   });
 });
 

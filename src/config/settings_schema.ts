@@ -19,6 +19,9 @@
  * @module
  */
 
+import { parseGpioLine } from "../car/car_gpio.ts";
+import { parseGpsSetting } from "../car/gps.ts";
+import { parseAudioDevice } from "../audio/audio_input.ts";
 import { isTimeZone } from "../clock.ts";
 import { parseByteSize, parseFreeSpaceFloor } from "../storage/byte_size.ts";
 import { parseRemote, validateBwlimit, validateFolder } from "../archive/rclone_remote.ts";
@@ -27,7 +30,16 @@ import { parseRemote, validateBwlimit, validateFolder } from "../archive/rclone_
  * A part of the recorder that a settings change may restart, in the order they are
  * restarted and reported.
  */
-export const PARTS = ["camera", "recorder", "preview", "storage", "clock", "archive"] as const;
+export const PARTS = [
+  "camera",
+  "recorder",
+  "preview",
+  "storage",
+  "clock",
+  "archive",
+  "gps",
+  "gpio",
+] as const;
 
 /** A part of the recorder that a settings change may restart. */
 export type Part = typeof PARTS[number];
@@ -124,6 +136,24 @@ const PIXELS = { arg: "PIXELS", type: "number", integer: true } as const;
 const CAMERA = "Camera";
 const CLIPS = "Clips and storage";
 const LIVE = "Live view in H.264 mode";
+const SOUND = "Sound";
+const CAR = "In the car";
+// The GPIO inputs' rows.
+const GPIO_LINE = {
+  type: "string",
+  arg: "CHIP:LINE",
+  expected: "CHIP:LINE like gpiochip0:17, or empty for none",
+  valid: (text: string) => text === "" || parseGpioLine(text) !== undefined,
+  default: "",
+  restarts: "gpio",
+} as const;
+const GPIO_LEVEL = {
+  type: "string",
+  arg: "LEVEL",
+  choices: ["low", "high"],
+  restarts: "gpio",
+} as const;
+const LEVELS = { low: "low (to ground)", high: "high (to 3.3 V)" };
 
 /** Every setting, in `--help` order; see the module doc for how to add one. */
 export const SETTINGS = {
@@ -319,6 +349,66 @@ export const SETTINGS = {
     restarts: "archive",
     page: { label: "After archiving" },
   },
+  gps: {
+    type: "string",
+    arg: "WHERE",
+    expected: "auto, off, or gpsd's host:port like 127.0.0.1:2947",
+    valid: (text) => text !== "" && parseGpsSetting(text) !== undefined,
+    default: "auto",
+    help: "GPS through gpsd: auto (this machine's gpsd when one runs), off, or gpsd's " +
+      "host:port; each clip gets its track (.gpx), and GPS time sets the clock without NTP",
+    restarts: "gps",
+    page: {
+      label: "GPS (gpsd)",
+      group: CAR,
+      hint: "auto, off, or gpsd's host:port",
+      must: "auto, off, or gpsd's host:port like 127.0.0.1:2947",
+    },
+  },
+  lockButton: {
+    ...GPIO_LINE,
+    help: "GPIO line of a lock button (press = lock the current clip and the ones either " +
+      "side), as CHIP:LINE like gpiochip0:17 (BCM 17 on a Pi); empty for none",
+    page: { label: "Lock button line", group: CAR, hint: "CHIP:LINE like gpiochip0:17, or empty" },
+  },
+  lockButtonActive: {
+    ...GPIO_LEVEL,
+    default: "low",
+    help: "the lock button's level when pressed: low (to ground, pull-up on) or high (to " +
+      "3.3 V, pull-down on)",
+    page: { label: "Lock button pressed is", group: CAR, choiceLabels: LEVELS },
+  },
+  ignition: {
+    ...GPIO_LINE,
+    help: "GPIO line that senses the ignition, as CHIP:LINE like gpiochip0:27; key off closes " +
+      "the current clip; empty for none",
+    page: { label: "Ignition line", group: CAR, hint: "CHIP:LINE like gpiochip0:27, or empty" },
+  },
+  ignitionActive: {
+    ...GPIO_LEVEL,
+    default: "high",
+    help: "the ignition line's level with the key on: high or low (through an optocoupler)",
+    page: { label: "Key on is", group: CAR, choiceLabels: LEVELS },
+  },
+  ignitionPoweroff: {
+    type: "boolean",
+    default: false,
+    help: "power the Pi off (systemctl poweroff) when the key stays off for " +
+      "--ignition-poweroff-delay: for a hold-up supply or a UPS HAT",
+    noHelp: "keep running after key off (the default)",
+    restarts: "gpio",
+  },
+  ignitionPoweroffDelay: {
+    type: "number",
+    arg: "SECONDS",
+    min: 0,
+    max: 3600,
+    integer: true,
+    default: 60,
+    help: "seconds after key off before the power-off, {range}; the key coming back cancels it",
+    restarts: "gpio",
+    page: { label: "Power off after key off", unit: "seconds", symbol: "s", group: CAR },
+  },
   user: {
     type: "string",
     arg: "NAME",
@@ -439,6 +529,57 @@ export const SETTINGS = {
     help: "live view rate in H.264 mode, {range}; decoded only while someone watches",
     restarts: "preview",
     page: { label: "Live view rate", unit: "frames per second", symbol: "fps", group: LIVE },
+  },
+  audio: {
+    type: "string",
+    arg: "ON|OFF",
+    choices: ["off", "on"],
+    default: "off",
+    help: "record sound from --audio-device into the clips: {choices}; a microphone that " +
+      "is absent or fails leaves the video recording (its track is silence meanwhile)",
+    restarts: "recorder",
+    page: {
+      label: "Sound",
+      group: SOUND,
+      hint: "the microphone, recorded into the clips",
+      choiceLabels: { off: "Off", on: "On" },
+    },
+  },
+  audioDevice: {
+    type: "string",
+    arg: "DEVICE",
+    expected: "an ALSA device like default, hw:1,0 or plughw:CARD=Device, or a test tone " +
+      "like lavfi:sine=frequency=1000",
+    valid: (text) => parseAudioDevice(text) !== undefined,
+    default: "default",
+    help: "the microphone: an ALSA capture device (arecord -L lists them; plughw: converts " +
+      "any rate and channels), or lavfi: and an ffmpeg generator as a test tone",
+    restarts: "recorder",
+    page: {
+      label: "Microphone",
+      must: "an ALSA device like plughw:CARD=Device, or lavfi:sine=frequency=1000",
+      group: SOUND,
+      hint: "ALSA device, e.g. plughw:CARD=Device; arecord -L lists them",
+    },
+  },
+  audioBitrate: {
+    type: "number",
+    arg: "BPS",
+    min: 16_000,
+    max: 256_000,
+    integer: true,
+    expected: "bits per second from 16k to 256k, e.g. 64000 or 64k",
+    fromText: parseBitrate,
+    default: 64_000,
+    help: "sound bits per second, e.g. 64k: AAC with H.264, Opus with MJPEG",
+    restarts: "recorder",
+    page: {
+      label: "Sound bitrate",
+      must: "from 16k to 256k bits per second, e.g. 64k",
+      symbol: "bit/s",
+      group: SOUND,
+      text: true,
+    },
   },
 } as const satisfies Record<string, SettingRow>;
 

@@ -10,6 +10,8 @@
  * @module
  */
 
+import type { AudioStatus } from "../audio/audio_source.ts";
+import type { GpioReport } from "../car/car_gpio.ts";
 import type { ClockStatus } from "../clock.ts";
 import type { PageSettingSchema } from "../config/page_settings.ts";
 import type { Config, EditableSetting, Part } from "../config/settings_schema.ts";
@@ -154,6 +156,10 @@ export interface StatusReport {
   /** Null without an archive remote. */
   archive: Record<string, unknown> | null;
   gps: Record<string, unknown>;
+  /** The lock button and ignition lines (null each when not set), gpiomon's version, errors. */
+  gpio: GpioReport;
+  /** The microphone: `off` with device null when sound is off. */
+  audio: AudioStatus;
   viewers: { count: number; clients: { fps: number; frames: number; since: number }[] };
   uptime_s: number;
 }

@@ -295,6 +295,9 @@ export function statusReport(
     clock: status.clock,
     archive: archiveReport(status.archive),
     gps: gpsReport(status.gps),
+    gpio: status.gpio,
+    // The microphone: state, device, levelDb (dBFS, so a muted one is noticed), lastError.
+    audio: status.audio,
     viewers: {
       count: watching.length,
       clients: watching.map((viewer) => ({
