@@ -1,6 +1,6 @@
 /**
  * Which clips are archived, kept on the card beside them (`<output>/.archive.json`) so it
- * survives restarts and goes wherever the card goes. Written atomically and durably (temp
+ * survives restarts and goes wherever the card goes. Written with `writeFileAtomic` (temp
  * file, fsync, rename, fsync the folder): after a power cut it is the old state or the new
  * one, and a clip listed in it was verified on the remote before the write.
  *
@@ -11,8 +11,9 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { open, readFile, rename, unlink, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { writeFileAtomic } from "../storage/write_file_atomic.ts";
 
 /** The state file's name inside the output folder. */
 export const ARCHIVE_STATE_FILE = ".archive.json";
@@ -136,34 +137,11 @@ export class ArchiveState {
       null,
       1,
     ) + "\n";
-    await writeFileDurably(this.#path, text);
+    await writeFileAtomic(this.#path, text);
   }
 }
 
 /** A digest naming the target without its secrets. */
 export function targetDigest(target: string): string {
   return createHash("sha256").update(target).digest("hex").slice(0, 32);
-}
-
-/** Writes `text` to `path` so a power cut leaves the old file or the new one, never half. */
-export async function writeFileDurably(path: string, text: string): Promise<void> {
-  const temp = `${path}.${crypto.randomUUID()}.tmp`;
-  try {
-    await writeFile(temp, text);
-    await syncPath(temp);
-    await rename(temp, path);
-  } catch (error) {
-    await unlink(temp).catch(() => {});
-    throw error;
-  }
-  await syncPath(dirname(path));
-}
-
-async function syncPath(path: string): Promise<void> {
-  const file = await open(path, "r");
-  try {
-    await file.sync();
-  } finally {
-    await file.close();
-  }
 }
