@@ -4,6 +4,10 @@
 #
 #   ./install.sh [--binary PATH] [--dry-run]    install or upgrade
 #   ./install.sh --uninstall [--dry-run]        remove it again (config edits and clips stay)
+#   ./install.sh --hotspot SSID PASSWORD [--dry-run]
+#                    make the Pi a Wi-Fi access point (NetworkManager) for the phone in the car,
+#                    used when no known network is in range; the page is then at 10.42.0.1
+#   ./install.sh --no-hotspot [--dry-run]       remove that access point again
 #
 # The runtime follows the system: a 64-bit userland (arm64, amd64) gets the Deno binary
 # (--binary PATH, default: videorecorder beside this script); a 32-bit one (armhf, armel) or an
@@ -18,7 +22,7 @@ UNIT="$NAME.service"
 here="$(cd "$(dirname "$0")" && pwd)"
 
 usage() {
-  sed -n '2,14s/^# \{0,1\}//p' "$0"
+  sed -n '2,18s/^# \{0,1\}//p' "$0"
 }
 
 dry_run=""
@@ -26,9 +30,20 @@ uninstall=""
 binary=""
 bundle=""
 runtime=""
+hotspot=""
+hotspot_ssid=""
+hotspot_password=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --dry-run) dry_run=1 ;;
+    --hotspot)
+      [ $# -ge 3 ] || { echo "install: --hotspot needs the network's name and password: --hotspot SSID PASSWORD" >&2; exit 2; }
+      hotspot=add
+      hotspot_ssid="$2"
+      hotspot_password="$3"
+      shift 2
+      ;;
+    --no-hotspot) hotspot=remove ;;
     --uninstall) uninstall=1 ;;
     --binary)
       [ $# -ge 2 ] || { echo "install: --binary needs a path" >&2; exit 2; }
@@ -62,12 +77,17 @@ say() { echo "install: $*"; }
 warn() { echo "install: warning: $*" >&2; }
 die() { echo "install: $*" >&2; exit 1; }
 
+# Never printed: act shows it as ********.
+secret=""
+
 # Runs a command that changes something; with --dry-run only prints it.
 act() {
+  local shown="$*"
+  if [ -n "$secret" ]; then shown="${shown//"$secret"/********}"; fi
   if [ -n "$dry_run" ]; then
-    echo "[dry-run] $*"
+    echo "[dry-run] $shown"
   else
-    say "$*"
+    say "$shown"
     "$@"
   fi
 }
@@ -339,8 +359,93 @@ uninstall_service() {
   [ -n "$dry_run" ] || say "done. Recordings were not touched"
 }
 
-if [ -n "$uninstall" ]; then
+# The access point's NetworkManager profile, and the address NetworkManager's shared mode
+# gives the Pi on it (its DHCP hands out 10.42.0.x to the phone).
+HOTSPOT=videorecorder-hotspot
+HOTSPOT_ADDRESS=10.42.0.1
+HOTSPOT_IFACE=wlan0
+
+# Refuses what NetworkManager (and WPA2) would refuse, in words that say what is wrong.
+check_hotspot_args() {
+  local bytes
+  bytes="$(LC_ALL=C; printf '%s' "${#hotspot_ssid}")"
+  if [ "$bytes" -lt 1 ] || [ "$bytes" -gt 32 ]; then
+    die "--hotspot: the network name (SSID) must be 1 to 32 bytes, '$hotspot_ssid' is $bytes"
+  fi
+  if [ "${#hotspot_password}" -lt 8 ] || [ "${#hotspot_password}" -gt 63 ]; then
+    die "--hotspot: the password must be 8 to 63 characters (WPA2), this one has ${#hotspot_password}"
+  fi
+  if printf '%s' "$hotspot_password" | LC_ALL=C grep -q '[^[:print:]]'; then
+    die "--hotspot: the password may hold only ASCII letters, digits, spaces and punctuation (WPA2 passphrase)"
+  fi
+}
+
+# nmcli, and a NetworkManager that runs (Raspberry Pi OS Bookworm's default; Bullseye had dhcpcd).
+check_network_manager() {
+  local fix="Raspberry Pi OS Bookworm uses NetworkManager; on Bullseye switch with: sudo raspi-config → Advanced Options → Network Config → NetworkManager"
+  command -v nmcli >/dev/null 2>&1 || die "there is no nmcli (NetworkManager) to make the hotspot with. $fix"
+  [ "$(nmcli -t -f RUNNING general 2>/dev/null || true)" = running ] ||
+    die "NetworkManager is not running, so it cannot make the hotspot. $fix"
+}
+
+hotspot_exists() {
+  nmcli -t -f NAME connection show 2>/dev/null | grep -Fxq "$HOTSPOT"
+}
+
+add_hotspot() {
+  check_hotspot_args
+  check_network_manager
+  secret="$hotspot_password"
+  # Priority below known networks' (0): at start-up NetworkManager joins a known network in
+  # range, and only with none does it bring this up. RSN/CCMP (WPA2-AES) and 2.4 GHz: what
+  # every phone and the Pi Zero 2 W's radio take.
+  local settings=(
+    connection.autoconnect yes
+    connection.autoconnect-priority -10
+    802-11-wireless.ssid "$hotspot_ssid"
+    802-11-wireless.mode ap
+    802-11-wireless.band bg
+    ipv4.method shared
+    ipv6.method ignore
+    wifi-sec.key-mgmt wpa-psk
+    wifi-sec.proto rsn
+    wifi-sec.pairwise ccmp
+    wifi-sec.group ccmp
+    wifi-sec.psk "$hotspot_password"
+  )
+  if hotspot_exists; then
+    as_root nmcli connection modify "$HOTSPOT" connection.interface-name "$HOTSPOT_IFACE" "${settings[@]}" ||
+      die "nmcli could not change the hotspot $HOTSPOT"
+  else
+    as_root nmcli connection add type wifi con-name "$HOTSPOT" ifname "$HOTSPOT_IFACE" "${settings[@]}" ||
+      die "nmcli could not add the hotspot $HOTSPOT"
+  fi
+  local port=""
+  if [ -f "$config" ]; then
+    port="$(sed -n 's/.*"port"[[:space:]]*:[[:space:]]*\([0-9]*\).*/\1/p' "$config" | head -n 1)"
+  fi
+  say "hotspot '$hotspot_ssid' is set up: the Pi starts it whenever no known Wi-Fi is in range (at power-on in the car)"
+  say "in the car, join '$hotspot_ssid' from the phone with its password, then open http://$HOTSPOT_ADDRESS:${port:-8080}/"
+  say "to start it now (this ends a Wi-Fi connection you are using): sudo nmcli connection up $HOTSPOT"
+}
+
+remove_hotspot() {
+  if ! command -v nmcli >/dev/null 2>&1 || ! hotspot_exists; then
+    say "there is no hotspot $HOTSPOT to remove"
+    return 0
+  fi
+  as_root nmcli connection delete "$HOTSPOT" || die "nmcli could not remove the hotspot $HOTSPOT"
+  [ -n "$dry_run" ] || say "hotspot removed: the Pi joins only known Wi-Fi networks again"
+}
+
+if [ "$hotspot" = add ]; then
+  add_hotspot
+elif [ "$hotspot" = remove ]; then
+  remove_hotspot
+elif [ -n "$uninstall" ]; then
   uninstall_service
+  # The hotspot this script made goes too.
+  if command -v nmcli >/dev/null 2>&1 && hotspot_exists; then remove_hotspot; fi
 else
   install_service
 fi

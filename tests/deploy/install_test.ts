@@ -610,3 +610,207 @@ esac
     await box.remove();
   }
 });
+
+/**
+ * A NetworkManager nmcli that records its arguments and keeps the connection profiles as
+ * files, answering the questions install.sh asks as the real one does (`-t` terse output,
+ * "Error: unknown connection" with exit status 10).
+ */
+async function fakeNmcli(box: Sandbox, running = "running"): Promise<string> {
+  const profiles = join(box.root, "nm-profiles");
+  await Deno.mkdir(profiles, { recursive: true });
+  await fake(
+    box,
+    "nmcli",
+    `echo "nmcli $*" >> '${join(box.root, "calls.log")}'
+profiles='${profiles}'
+case "$*" in
+  "-t -f RUNNING general") echo ${running} ;;
+  "-t -f NAME connection show") ls "$profiles" ;;
+  "connection add "*)
+    name=""
+    shift 2
+    while [ $# -gt 1 ]; do
+      [ "$1" = con-name ] && name="$2"
+      shift 2
+    done
+    [ $# -eq 0 ] || { echo "Error: value for '$1' is missing." >&2; exit 2; }
+    printf '%s\\n' "$*" > "$profiles/$name"
+    echo "Connection '$name' (6f9c2a4e-0000-4000-8000-000000000001) successfully added." ;;
+  "connection modify "* | "connection delete "*)
+    [ -e "$profiles/$3" ] || { echo "Error: unknown connection '$3'." >&2; exit 10; }
+    if [ "$2" = delete ]; then
+      rm "$profiles/$3"
+      echo "Connection '$3' (6f9c2a4e-0000-4000-8000-000000000001) successfully deleted."
+    fi ;;
+  *) echo "Error: argument '$1' not understood." >&2; exit 2 ;;
+esac`,
+  );
+  return profiles;
+}
+
+/** The nmcli calls that change something (sudo's copy, when not root, left out). */
+function nmcliChanges(calls: string[]): string[] {
+  return calls.filter((call) => /^nmcli connection (add|modify|delete)/.test(call));
+}
+
+const HOTSPOT_SETTINGS = "connection.autoconnect yes connection.autoconnect-priority -10 " +
+  "802-11-wireless.ssid Dashcam 802-11-wireless.mode ap 802-11-wireless.band bg " +
+  "ipv4.method shared ipv6.method ignore wifi-sec.key-mgmt wpa-psk wifi-sec.proto rsn " +
+  "wifi-sec.pairwise ccmp wifi-sec.group ccmp wifi-sec.psk";
+
+Deno.test("install.sh --hotspot adds an access point below known networks and prints its address", async () => {
+  const box = await sandbox();
+  try {
+    const profiles = await fakeNmcli(box);
+    const { code, stdout, stderr } = await box.run(["--hotspot", "Dashcam", "secret pass 1"]);
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(nmcliChanges(await box.takeCalls()), [
+      "nmcli connection add type wifi con-name videorecorder-hotspot ifname wlan0 " +
+      `${HOTSPOT_SETTINGS} secret pass 1`,
+    ]);
+    assert.ok(await exists(join(profiles, "videorecorder-hotspot")));
+    assert.match(stdout, /open http:\/\/10\.42\.0\.1:8080\//);
+    assert.ok(!stdout.includes("secret pass 1"), "the password is never printed");
+    assert.match(stdout, /wifi-sec\.psk \*{8}/);
+    assert.deepEqual(await listTree(box.home), [], "the service is not touched");
+
+    // Again with a new password: the profile is changed, not doubled.
+    const again = await box.run(["--hotspot", "Dashcam", "another-secret"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(nmcliChanges(await box.takeCalls()), [
+      "nmcli connection modify videorecorder-hotspot connection.interface-name wlan0 " +
+      `${HOTSPOT_SETTINGS} another-secret`,
+    ]);
+
+    const removed = await box.run(["--no-hotspot"]);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.deepEqual(nmcliChanges(await box.takeCalls()), [
+      "nmcli connection delete videorecorder-hotspot",
+    ]);
+    assert.equal(await exists(join(profiles, "videorecorder-hotspot")), false);
+    const none = await box.run(["--no-hotspot"]);
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stdout, /there is no hotspot videorecorder-hotspot to remove/);
+    assert.deepEqual(nmcliChanges(await box.takeCalls()), []);
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("install.sh --hotspot prints the page's port from the config", async () => {
+  const box = await sandbox();
+  try {
+    await fakeNmcli(box);
+    const p = paths(box.home);
+    await Deno.mkdir(join(p.config, ".."), { recursive: true });
+    await Deno.writeTextFile(p.config, '{"port": 8443}\n');
+    const { code, stdout, stderr } = await box.run(["--hotspot", "Dashcam", "password1"]);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /open http:\/\/10\.42\.0\.1:8443\//);
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("install.sh --hotspot --dry-run shows the commands and changes nothing", async () => {
+  const box = await sandbox();
+  try {
+    const profiles = await fakeNmcli(box);
+    const { code, stdout, stderr } = await box.run(
+      ["--hotspot", "Dashcam", "password1", "--dry-run"],
+    );
+    assert.equal(code, 0, stderr);
+    assert.match(
+      stdout,
+      /^\[dry-run\] (sudo )?nmcli connection add type wifi con-name videorecorder-hotspot ifname wlan0 .*802-11-wireless\.mode ap .*ipv4\.method shared .*wifi-sec\.psk \*{8}$/m,
+    );
+    assert.ok(!stdout.includes("password1"));
+    assert.deepEqual(nmcliChanges(await box.takeCalls()), [], "only questions were asked");
+    assert.deepEqual([...Deno.readDirSync(profiles)], []);
+
+    await fakeNmcli(box);
+    assert.equal((await box.run(["--hotspot", "Dashcam", "password1"])).code, 0);
+    await box.takeCalls();
+    const dry = await box.run(["--no-hotspot", "--dry-run"]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(
+      dry.stdout,
+      /^\[dry-run\] (sudo )?nmcli connection delete videorecorder-hotspot$/m,
+    );
+    assert.deepEqual(nmcliChanges(await box.takeCalls()), []);
+    assert.ok(await exists(join(profiles, "videorecorder-hotspot")), "still there");
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("install.sh --hotspot refuses a name or password Wi-Fi cannot take, saying why", async () => {
+  const box = await sandbox();
+  try {
+    await fakeNmcli(box);
+    for (
+      const [args, said] of [
+        [["--hotspot"], /--hotspot needs the network's name and password: --hotspot SSID PASSWORD/],
+        [["--hotspot", "Dashcam"], /--hotspot needs the network's name and password/],
+        [["--hotspot", "", "password1"], /network name \(SSID\) must be 1 to 32 bytes, '' is 0/],
+        // 17 two-byte letters: 17 characters, 34 bytes.
+        [["--hotspot", "ü".repeat(17), "password1"], /must be 1 to 32 bytes, 'ü+' is 34/],
+        [
+          ["--hotspot", "Dashcam", "short"],
+          /password must be 8 to 63 characters \(WPA2\), this one has 5/,
+        ],
+        [["--hotspot", "Dashcam", "x".repeat(64)], /8 to 63 characters \(WPA2\), this one has 64/],
+        [
+          ["--hotspot", "Dashcam", "pässwörd1"],
+          /only ASCII letters, digits, spaces and punctuation/,
+        ],
+      ] as const
+    ) {
+      const { code, stderr } = await box.run([...args]);
+      assert.notEqual(code, 0, args.join(" "));
+      assert.match(stderr, said);
+    }
+    // The longest name and password that are allowed.
+    const ok = await box.run(["--hotspot", "ü".repeat(16), "x".repeat(63)]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(nmcliChanges(await box.takeCalls()).length, 1, "only the valid one was added");
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("install.sh --hotspot says what to do without NetworkManager", async () => {
+  const box = await sandbox();
+  try {
+    await fakeNmcli(box, "stopped");
+    const stopped = await box.run(["--hotspot", "Dashcam", "password1"]);
+    assert.equal(stopped.code, 1);
+    assert.match(stopped.stderr, /NetworkManager is not running.*raspi-config/);
+    assert.deepEqual(nmcliChanges(await box.takeCalls()), []);
+    await Deno.remove(join(box.fakeBin, "nmcli"));
+    const missing = await box.run(["--hotspot", "Dashcam", "password1"]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /there is no nmcli \(NetworkManager\)/);
+  } finally {
+    await box.remove();
+  }
+});
+
+Deno.test("install.sh --uninstall removes the hotspot too", async () => {
+  const box = await sandbox();
+  try {
+    const profiles = await fakeNmcli(box);
+    assert.equal((await box.run(["--binary", box.binary])).code, 0);
+    assert.equal((await box.run(["--hotspot", "Dashcam", "password1"])).code, 0);
+    await box.takeCalls();
+    const { code, stderr } = await box.run(["--uninstall"]);
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(nmcliChanges(await box.takeCalls()), [
+      "nmcli connection delete videorecorder-hotspot",
+    ]);
+    assert.deepEqual([...Deno.readDirSync(profiles)], []);
+  } finally {
+    await box.remove();
+  }
+});
