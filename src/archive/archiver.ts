@@ -280,6 +280,10 @@ export class Archiver {
   async #pass(): Promise<void> {
     let queue = await this.#queue();
     await this.#deleteArchived();
+    // Nothing to send: the remote was asked recently enough for the status.
+    const checkedAt = this.#status.checkedAt;
+    const interval = this.#options.intervalMs ?? 60_000;
+    if (queue.length === 0 && checkedAt !== null && Date.now() - checkedAt < interval) return;
     this.#status.state = "probing";
     try {
       await this.#rclone.probe(

@@ -146,6 +146,35 @@ export interface HttpReport {
   accept_errors: number;
 }
 
+/** The archive: where to, whether it answers, what waits, what is being sent. */
+export interface ArchiveReport {
+  /** The target with a connection string's secrets masked (`pass=***`). */
+  remote: string;
+  folder: string;
+  clips: "locked" | "all";
+  after: "keep" | "delete";
+  bwlimit: string | null;
+  state: "idle" | "probing" | "uploading" | "waiting" | "stopped";
+  /** Null before the first probe. */
+  reachable: boolean | null;
+  checked_at: number | null;
+  /** Clips waiting, and their bytes. */
+  queue: number;
+  queue_bytes: number;
+  /** The clip being sent: bytes so far, of total, at rate bytes per second. */
+  current:
+    | { clip: string; phase: "uploading" | "verifying"; bytes: number; total: number; rate: number }
+    | null;
+  last_error: string | null;
+  last_error_at: number | null;
+  retry_at: number | null;
+  /** Clips verified on the remote (the card's record). */
+  archived: number;
+  uploaded: number;
+  deleted: number;
+  last_archived: { clip: string; verified: string; at: number } | null;
+}
+
 /** What `statusReport` builds: the status without the parts read separately. */
 export interface StatusReport {
   camera: CameraReport;
@@ -154,7 +183,7 @@ export interface StatusReport {
   storage: StorageReport;
   clock: ClockStatus;
   /** Null without an archive remote. */
-  archive: Record<string, unknown> | null;
+  archive: ArchiveReport | null;
   gps: Record<string, unknown>;
   /** The lock button and ignition lines (null each when not set), gpiomon's version, errors. */
   gpio: GpioReport;
@@ -193,7 +222,8 @@ export interface SettingsSaved {
 
 /** `GET /api/clips`: newest first. */
 export interface ClipsDocument {
-  clips: ClipInfo[];
+  /** Each with whether it is verified on the archive remote. */
+  clips: (ClipInfo & { archived: boolean })[];
 }
 
 /** The answer of `POST /api/clips/lock-now`: the clips around the current one. */

@@ -7,7 +7,13 @@ import { fileURLToPath } from "node:url";
 import type { ArchiveStatus } from "../archive/archiver.ts";
 import type { Dashcam, DashcamStatus } from "../dashcam.ts";
 import type { RecorderStatus } from "../recorder/segment_recorder.ts";
-import type { HealthReport, HttpReport, RecorderReport, StatusReport } from "./api_documents.ts";
+import type {
+  ArchiveReport,
+  HealthReport,
+  HttpReport,
+  RecorderReport,
+  StatusReport,
+} from "./api_documents.ts";
 import { type Credentials, knownHostOnly, requireCredentials, sameOriginOnly } from "./auth.ts";
 import { clipsRoutes } from "./clips_routes.ts";
 import { EMBEDDED_WEB } from "./embedded_web.ts";
@@ -327,7 +333,7 @@ function gpsReport(gps: DashcamStatus["gps"]): Record<string, unknown> {
 }
 
 /** The archive's part of the status: null without an archive remote. */
-function archiveReport(archive: ArchiveStatus | null): Record<string, unknown> | null {
+function archiveReport(archive: ArchiveStatus | null): ArchiveReport | null {
   if (!archive) return null;
   const current = archive.current;
   return {

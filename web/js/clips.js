@@ -235,6 +235,7 @@ function updateClipItem(item, clip) {
   const badges = [];
   if (clip.recording) badges.push(["Recording", "recording"]);
   if (clip.locked) badges.push(["Locked", "locked"]);
+  if (clip.archived) badges.push(["Archived", "archived"]);
   const badgeKey = badges.map(([label]) => label).join();
   const badgeBox = one(".badges");
   if (badgeBox.dataset.key !== badgeKey) {

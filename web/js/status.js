@@ -20,6 +20,7 @@ import { clockAgrees } from "./clock.js";
  * @typedef {import("./state.js").HealthReport} HealthReport
  * @typedef {import("./state.js").StatusDocument} StatusDocument
  * @typedef {import("./state.js").StorageReport} StorageReport
+ * @typedef {import("../../src/server/api_documents.ts").ArchiveReport} ArchiveReport
  */
 
 /** How often the status is polled while the page is visible. */
@@ -105,6 +106,8 @@ function clipsKey(status) {
     recorder.last_clip?.file,
     recorder.current?.seq,
     status.storage?.deleted,
+    status.archive?.archived, // the list's "Archived" marks
+    status.archive?.deleted,
     status.clock?.tz, // times are shown in this zone
   ].join("|");
 }
@@ -204,6 +207,14 @@ function renderFacts() {
     fact("system", "n/a");
   }
 
+  const archiveBox = /** @type {HTMLElement} */ (document.querySelector('[data-fact="archive"]'));
+  archiveBox.hidden = !status.archive;
+  if (status.archive) {
+    const archive = archiveText(status.archive);
+    fact("archive", archive.text, archive.tone);
+    archiveBox.title = status.archive.last_error ?? "";
+  }
+
   fact("uptime", formatSpan(Number(status.uptime_s ?? 0)));
   fact("viewers", String(status.viewers?.count ?? 0));
 
@@ -232,6 +243,46 @@ function renderFacts() {
     errors.length ? errors.map(([who, message]) => `${who}: ${message}`).join("\n") : "None",
     errors.length ? "warn" : "",
   );
+}
+
+/**
+ * The archive in one line: what is being sent and how fast, or why it waits. Away from home
+ * the remote not answering is the normal case, so it is no warning; failing while it answers
+ * (remote full, refused) is.
+ * @param {ArchiveReport} archive
+ * @returns {{ text: string, tone: "" | "good" | "warn" | "bad" }}
+ */
+export function archiveText(archive) {
+  const waiting = archive.queue > 0
+    ? `${archive.queue} waiting (${formatBytes(archive.queue_bytes)})`
+    : "nothing waiting";
+  const done = `${archive.archived} archived`;
+  const current = archive.current;
+  if (current) {
+    const percent = current.total ? Math.floor((100 * current.bytes) / current.total) : 0;
+    const sending = current.phase === "verifying"
+      ? `checking ${current.clip} on the remote`
+      : `sending ${current.clip}: ${formatBytes(current.bytes)} of ${
+        formatBytes(current.total)
+      } (${percent}%) at ${formatBytes(current.rate)}/s`;
+    return { text: `${sending} · ${waiting} · ${done}`, tone: "" };
+  }
+  if (archive.reachable === null) return { text: `looking for ${archive.remote}`, tone: "" };
+  const retry = archive.retry_at
+    ? ` · next try in ${
+      formatSpan(Math.max(0, Math.round((archive.retry_at - Date.now()) / 1000)))
+    }`
+    : "";
+  if (archive.reachable === false) {
+    return {
+      text: `remote not answering (away from home?) · ${waiting} · ${done}${retry}`,
+      tone: "",
+    };
+  }
+  if (archive.last_error && archive.retry_at) {
+    return { text: `${archive.last_error} · ${waiting}${retry}`, tone: "warn" };
+  }
+  return { text: `${waiting} · ${done}`, tone: archive.queue === 0 ? "good" : "" };
 }
 
 /**
