@@ -5,6 +5,8 @@
  * @module
  */
 
+import { drawtextFilter } from "./overlay.ts";
+
 /** How frames are encoded: JPEG each (simple, CPU-heavy on a Pi) or H.264 (hardware on a Pi). */
 export type Codec = "mjpeg" | "h264";
 
@@ -51,8 +53,24 @@ export function h264Defaults(
   };
 }
 
+/** A date and time burned into frames that ffmpeg encodes (see `drawtextFilter`). */
+export interface DrawnOverlay {
+  /** strftime format, e.g. "%Y-%m-%d %H:%M:%S". */
+  format: string;
+  /** The TrueType font to draw it with. */
+  fontFile: string;
+}
+
+/** Options of {@linkcode rpicamArgv}. */
+export interface RpicamArgvOptions extends CaptureOptions {
+  /** A post-processing JSON file (`--post-process-file`), e.g. the `annotate_cv` overlay. */
+  postProcessFile?: string;
+}
+
 /** Options of {@linkcode v4l2Argv}. */
 export interface V4l2ArgvOptions extends CaptureOptions {
+  /** Drawn on the frames when they are encoded; a copied stream cannot get one. */
+  overlay?: DrawnOverlay;
   /** True when the camera offers MJPEG itself, so frames are copied instead of encoded. */
   cameraGivesMjpeg: boolean;
   /** True when the camera offers H.264 itself (used with codec "h264"). */
@@ -63,6 +81,8 @@ export interface V4l2ArgvOptions extends CaptureOptions {
 export interface TestPatternArgvOptions extends CaptureOptions {
   /** A TrueType font for a drawtext wall clock; without one the pattern has no clock. */
   fontFile?: string;
+  /** The overlay to draw instead of the wall clock. */
+  overlay?: DrawnOverlay;
 }
 
 const FFMPEG_PREFIX = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error"] as const;
@@ -77,7 +97,7 @@ const FFMPEG_PREFIX = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error
  * // ["rpicam-vid", "-t", "0", "-n", "--codec", "mjpeg", "--width", "1280", ...]
  * ```
  */
-export function rpicamArgv(program: string, options: CaptureOptions): string[] {
+export function rpicamArgv(program: string, options: RpicamArgvOptions): string[] {
   // The order the rpicam-apps docs use: encoder first, then size and rate, then quality.
   const [encoder, quality] = options.codec === "h264"
     ? [rpicamH264Args(options.h264 ?? h264Defaults(options)), []]
@@ -95,6 +115,7 @@ export function rpicamArgv(program: string, options: CaptureOptions): string[] {
     "--framerate",
     String(options.fps),
     ...quality,
+    ...(options.postProcessFile ? ["--post-process-file", options.postProcessFile] : []),
     "--flush",
     "-o",
     "-",
@@ -137,7 +158,10 @@ export function v4l2Argv(device: string, options: V4l2ArgvOptions): string[] {
     String(options.fps),
     "-i",
     device,
-    ...(copy ? ["-c:v", "copy", "-f", h264 ? "h264" : "mjpeg", "-"] : encoderArgs(options)),
+    ...(copy ? ["-c:v", "copy", "-f", h264 ? "h264" : "mjpeg", "-"] : [
+      ...(options.overlay ? ["-vf", overlayFilter(options.overlay, options.height)] : []),
+      ...encoderArgs(options),
+    ]),
   ];
 }
 
@@ -150,7 +174,11 @@ export function v4l2Argv(device: string, options: V4l2ArgvOptions): string[] {
  */
 export function testPatternArgv(options: TestPatternArgvOptions): string[] {
   const source = `testsrc=size=${options.width}x${options.height}:rate=${options.fps}`;
-  const filter = options.fontFile === undefined ? [] : ["-vf", clockFilter(options)];
+  const filter = options.overlay
+    ? ["-vf", overlayFilter(options.overlay, options.height)]
+    : options.fontFile === undefined
+    ? []
+    : ["-vf", clockFilter(options)];
   return [...FFMPEG_PREFIX, "-re", "-f", "lavfi", "-i", source, ...filter, ...encoderArgs(options)];
 }
 
@@ -258,6 +286,10 @@ const CLOCK_TEXT = "%{localtime:%Y-%m-%d %H\\:%M\\:%S %Z}";
  */
 export function clockEnv(timeZone: string): Record<string, string> {
   return { TZ: timeZone };
+}
+
+function overlayFilter(overlay: DrawnOverlay, height: number): string {
+  return drawtextFilter(overlay.format, { fontFile: overlay.fontFile, height });
 }
 
 function clockFilter(options: TestPatternArgvOptions): string {

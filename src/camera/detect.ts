@@ -6,7 +6,9 @@
  * @module
  */
 
-import { stat } from "node:fs/promises";
+import { mkdir, readdir, rename, stat, writeFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
 import process from "node:process";
 import { runtime } from "../runtime/current.ts";
 import type { ChildOutput } from "../runtime/runtime.ts";
@@ -14,6 +16,7 @@ import {
   type CaptureOptions,
   type Codec,
   commandArgv,
+  type DrawnOverlay,
   h264Defaults,
   type H264Options,
   parseV4l2Formats,
@@ -21,6 +24,7 @@ import {
   testPatternArgv,
   v4l2Argv,
 } from "./argv.ts";
+import { annotateCvConfig, type OverlayStatus } from "./overlay.ts";
 import type { SourceKind } from "../config/mod.ts";
 
 export type { SourceKind };
@@ -37,6 +41,16 @@ export interface SourceRequest extends Omit<CaptureOptions, "codec" | "h264"> {
   command?: string;
   /** V4L2 device, e.g. `/dev/video0`. */
   device: string;
+  /**
+   * The date and time to burn into the frames, a strftime format; empty for none. Left out,
+   * nothing is burned in but the test pattern's own clock.
+   */
+  overlay?: string;
+  /**
+   * Where rpicam-vid's post-processing JSON (the overlay) is written. Default
+   * `$XDG_CACHE_HOME/videorecorder/annotate_cv.json` (`~/.cache/...`).
+   */
+  postProcessFile?: string;
 }
 
 /** The source that was chosen, ready to spawn. */
@@ -59,6 +73,8 @@ export interface ResolvedSource {
   description: string;
   /** For `"auto"`: why this source was picked. */
   reason?: string;
+  /** Whether the time is burned into the frames, by what, or why not. */
+  overlay: OverlayStatus;
 }
 
 /** The questions source resolution asks of the system. */
@@ -71,6 +87,13 @@ export interface SystemProbe {
   listV4l2Formats(device: string): Promise<string>;
   /** A TrueType font usable by ffmpeg's drawtext, if one is installed. */
   fontFile(): Promise<string | undefined>;
+  /**
+   * rpicam-apps' OpenCV post-processing plugin (`opencv-postproc.so`, which has the
+   * `annotate_cv` stage) for the rpicam-vid at `program`, if it is installed.
+   */
+  rpicamOpencvPlugin(program: string): Promise<string | undefined>;
+  /** Writes a file whole (replacing it at once), making its directory. */
+  writeFile(path: string, text: string): Promise<void>;
 }
 
 const LIST_FORMATS_TIMEOUT_MS = 5_000;
@@ -95,7 +118,18 @@ export const systemProbe: SystemProbe = {
     }
     return undefined;
   },
+  rpicamOpencvPlugin,
+  async writeFile(path, text) {
+    await mkdir(dirname(path), { recursive: true });
+    // Whole or not at all: a camera starting meanwhile reads the old file or the new one.
+    const temporary = `${path}.${process.pid}.tmp`;
+    await writeFile(temporary, text);
+    await rename(temporary, path);
+  },
 };
+
+/** The name of the plugin with the `annotate_cv` stage, in `<libdir>/rpicam-apps-postproc/`. */
+const OPENCV_PLUGIN = "opencv-postproc.so";
 
 /**
  * Resolves a {@linkcode SourceRequest} to the argv to spawn.
@@ -132,7 +166,7 @@ export async function resolveSource(
           "Cannot use source rpicam: neither rpicam-vid nor libcamera-vid is on PATH",
         );
       }
-      return rpicamSource(found, request);
+      return await rpicamSource(found, request, probe);
     }
     case "v4l2":
       if (!await probe.exists(request.device)) {
@@ -152,6 +186,12 @@ export async function resolveSource(
         encodes: false,
         argv: commandArgv(command),
         description: `command: ${command}`,
+        overlay: request.overlay
+          ? inactive(
+            request.overlay,
+            "a command's frames are copied: no overlay without re-encoding",
+          )
+          : overlayOff(""),
       };
     }
     case "auto":
@@ -175,15 +215,41 @@ async function findRpicam(probe: SystemProbe): Promise<FoundRpicam | undefined> 
   return undefined;
 }
 
-function rpicamSource(found: FoundRpicam, request: SourceRequest): ResolvedSource {
+async function rpicamSource(
+  found: FoundRpicam,
+  request: SourceRequest,
+  probe: SystemProbe,
+): Promise<ResolvedSource> {
   // The Pi's H.264 encoder is hardware; its MJPEG is software, which a Pi Zero cannot keep up.
   const options = captureOptions(request, "h264");
+  const format = request.overlay ?? "";
+  let overlay = overlayOff(format);
+  let postProcessFile: string | undefined;
+  if (format !== "") {
+    if (await probe.rpicamOpencvPlugin(found.path) === undefined) {
+      overlay = inactive(
+        format,
+        `${found.name} has no annotate_cv stage: install rpicam-apps-opencv-postprocess ` +
+          "(sudo apt install rpicam-apps-opencv-postprocess; Raspberry Pi OS Lite lacks it)",
+      );
+    } else {
+      const path = request.postProcessFile ?? defaultPostProcessFile();
+      try {
+        await probe.writeFile(path, JSON.stringify(annotateCvConfig(format), null, 2) + "\n");
+        postProcessFile = path;
+        overlay = { active: true, format, method: "annotate_cv", reason: null };
+      } catch (error) {
+        overlay = inactive(format, `Cannot write ${path}: ${(error as Error).message}`);
+      }
+    }
+  }
   return {
     kind: "rpicam",
     ...withCodec(options),
     encodes: true,
-    argv: rpicamArgv(found.path, options),
+    argv: rpicamArgv(found.path, { ...options, postProcessFile }),
     description: `rpicam (${found.name}, ${codecName(options.codec)})`,
+    overlay,
   };
 }
 
@@ -192,6 +258,8 @@ async function v4l2Source(request: SourceRequest, probe: SystemProbe): Promise<R
   const options = captureOptions(request, "mjpeg");
   const copied = options.codec === "h264" ? offered.h264 : offered.mjpeg;
   const name = codecName(options.codec);
+  const format = request.overlay ?? "";
+  const drawn = copied || format === "" ? undefined : await drawnOverlay(format, probe);
   return {
     kind: "v4l2",
     ...withCodec(options),
@@ -200,21 +268,33 @@ async function v4l2Source(request: SourceRequest, probe: SystemProbe): Promise<R
       ...options,
       cameraGivesMjpeg: offered.mjpeg,
       cameraGivesH264: offered.h264,
+      overlay: drawn?.overlay,
     }),
     description: `v4l2 ${request.device} (${copied ? `${name} copied` : `encoded to ${name}`})`,
+    overlay: copied && format !== ""
+      ? inactive(format, `the camera's own ${name} is copied: no overlay without re-encoding`)
+      : drawn?.status ?? overlayOff(format),
   };
 }
 
 async function testSource(request: SourceRequest, probe: SystemProbe): Promise<ResolvedSource> {
-  const fontFile = await probe.fontFile();
   const options = captureOptions(request, "mjpeg");
   const suffix = options.codec === "h264" ? ", H.264" : "";
+  const format = request.overlay;
+  // Not asked about an overlay: the pattern's own clock; asked for none: no clock either.
+  const fontFile = format === "" ? undefined : await probe.fontFile();
+  const drawn = format ? await drawnOverlay(format, probe) : undefined;
   return {
     kind: "test",
     ...withCodec(options),
     encodes: true,
-    argv: testPatternArgv(fontFile === undefined ? options : { ...options, fontFile }),
+    argv: testPatternArgv({
+      ...options,
+      ...(fontFile === undefined ? {} : { fontFile }),
+      ...(drawn?.overlay ? { overlay: drawn.overlay } : {}),
+    }),
     description: `test pattern ${request.width}x${request.height}@${request.fps}${suffix}`,
+    overlay: drawn?.status ?? overlayOff(format ?? ""),
   };
 }
 
@@ -224,7 +304,7 @@ async function autoSource(request: SourceRequest, probe: SystemProbe): Promise<R
     const reason = found.name === "rpicam-vid"
       ? `rpicam-vid found at ${found.path}`
       : `rpicam-vid not found, libcamera-vid found at ${found.path}`;
-    return { ...rpicamSource(found, request), reason };
+    return { ...await rpicamSource(found, request, probe), reason };
   }
   const noRpicam = "neither rpicam-vid nor libcamera-vid on PATH";
   if (await probe.exists(request.device)) {
@@ -251,6 +331,60 @@ function withCodec(
   options: CaptureOptions & { codec: Codec },
 ): Pick<ResolvedSource, "codec" | "h264"> {
   return options.h264 ? { codec: options.codec, h264: options.h264 } : { codec: options.codec };
+}
+
+function overlayOff(format: string): OverlayStatus {
+  return { active: false, format, method: null, reason: "off" };
+}
+
+function inactive(format: string, reason: string): OverlayStatus {
+  return { active: false, format, method: null, reason };
+}
+
+/** ffmpeg's drawtext overlay, or why there is none (no font). */
+async function drawnOverlay(
+  format: string,
+  probe: SystemProbe,
+): Promise<{ overlay?: DrawnOverlay; status: OverlayStatus }> {
+  const fontFile = await probe.fontFile();
+  if (fontFile === undefined) {
+    return {
+      status: inactive(format, "no font for ffmpeg's drawtext: install fonts-dejavu-core"),
+    };
+  }
+  return {
+    overlay: { format, fontFile },
+    status: { active: true, format, method: "drawtext", reason: null },
+  };
+}
+
+function defaultPostProcessFile(): string {
+  const cache = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
+  return join(cache, "videorecorder", "annotate_cv.json");
+}
+
+/**
+ * rpicam-apps installs its plugins in `<libdir>/rpicam-apps-postproc/`: `/usr/lib/<triplet>/`
+ * from apt, `/usr/local/lib/<triplet>/` built from source, beside the program's `../lib`.
+ */
+async function rpicamOpencvPlugin(program: string): Promise<string | undefined> {
+  const prefix = dirname(dirname(program));
+  const libs = [...new Set([join(prefix, "lib"), "/usr/lib", "/usr/local/lib"])];
+  for (const lib of libs) {
+    const dirs = [join(lib, "rpicam-apps-postproc")];
+    try {
+      for (const entry of await readdir(lib, { withFileTypes: true })) {
+        if (entry.isDirectory()) dirs.push(join(lib, entry.name, "rpicam-apps-postproc"));
+      }
+    } catch {
+      continue; // no such lib directory
+    }
+    for (const dir of dirs) {
+      const path = join(dir, OPENCV_PLUGIN);
+      if (await pathExists(path).catch(() => false)) return path;
+    }
+  }
+  return undefined;
 }
 
 function codecName(codec: Codec): string {

@@ -21,6 +21,9 @@ const capture = { width: 1280, height: 720, fps: 30, quality: 80 };
 const h264 = h264Defaults(capture);
 const piCapture = { ...capture, codec: "h264" as const, h264 };
 
+/** No overlay asked for. */
+const OFF = { active: false, format: "", method: null, reason: "off" };
+
 function request(overrides: Partial<SourceRequest> = {}): SourceRequest {
   return { source: "auto", device: "/dev/video0", ...capture, ...overrides };
 }
@@ -42,13 +45,21 @@ interface FakeSystem {
   /** Device → `list_formats` stderr, for devices that exist. */
   devices?: Record<string, string>;
   font?: string;
+  /** rpicam-apps' OpenCV plugin (annotate_cv) is installed. */
+  opencvPlugin?: boolean;
+  /** Files cannot be written. */
+  readOnly?: boolean;
 }
 
 /** An in-memory system that records which devices had their formats listed. */
-function fakeProbe(system: FakeSystem): SystemProbe & { listed: string[] } {
+function fakeProbe(
+  system: FakeSystem,
+): SystemProbe & { listed: string[]; written: Map<string, string> } {
   const listed: string[] = [];
+  const written = new Map<string, string>();
   return {
     listed,
+    written,
     findExecutable: (name) => Promise.resolve(system.executables?.[name]),
     exists: (path) => Promise.resolve(path in (system.devices ?? {})),
     listV4l2Formats(device) {
@@ -58,6 +69,13 @@ function fakeProbe(system: FakeSystem): SystemProbe & { listed: string[] } {
       return Promise.resolve(stderr);
     },
     fontFile: () => Promise.resolve(system.font),
+    rpicamOpencvPlugin: (program) =>
+      Promise.resolve(system.opencvPlugin ? `${program}/../opencv-postproc.so` : undefined),
+    writeFile(path, text) {
+      if (system.readOnly) return Promise.reject(new Error("Read-only file system"));
+      written.set(path, text);
+      return Promise.resolve();
+    },
   };
 }
 
@@ -75,6 +93,7 @@ Deno.test("resolveSource auto picks rpicam-vid when it is on PATH", async () => 
     argv: rpicamArgv("/usr/bin/rpicam-vid", piCapture),
     description: "rpicam (rpicam-vid, H.264)",
     reason: "rpicam-vid found at /usr/bin/rpicam-vid",
+    overlay: OFF,
   });
   assert.deepEqual(probe.listed, [], "a webcam is not probed when the Pi camera is there");
 });
@@ -90,6 +109,7 @@ Deno.test("resolveSource auto falls back to libcamera-vid on older Raspberry Pi 
     argv: rpicamArgv("/usr/bin/libcamera-vid", piCapture),
     description: "rpicam (libcamera-vid, H.264)",
     reason: "rpicam-vid not found, libcamera-vid found at /usr/bin/libcamera-vid",
+    overlay: OFF,
   });
 });
 
@@ -103,6 +123,7 @@ Deno.test("resolveSource auto copies MJPEG from a webcam that offers it", async 
     argv: v4l2Argv("/dev/video0", { ...capture, cameraGivesMjpeg: true }),
     description: "v4l2 /dev/video0 (MJPEG copied)",
     reason: "neither rpicam-vid nor libcamera-vid on PATH, /dev/video0 found",
+    overlay: OFF,
   });
   assert.deepEqual(probe.listed, ["/dev/video0"]);
 });
@@ -117,6 +138,7 @@ Deno.test("resolveSource auto encodes from a webcam that offers only raw frames"
     argv: v4l2Argv("/dev/video1", { ...capture, cameraGivesMjpeg: false }),
     description: "v4l2 /dev/video1 (encoded to MJPEG)",
     reason: "neither rpicam-vid nor libcamera-vid on PATH, /dev/video1 found",
+    overlay: OFF,
   });
 });
 
@@ -129,6 +151,7 @@ Deno.test("resolveSource auto falls back to the test pattern and says why", asyn
     argv: testPatternArgv({ ...capture, fontFile: FONT }),
     description: "test pattern 1280x720@30",
     reason: "neither rpicam-vid nor libcamera-vid on PATH, /dev/video0 not found",
+    overlay: OFF,
   });
 });
 
@@ -141,6 +164,7 @@ Deno.test("resolveSource test draws no clock when no font is installed", async (
     codec: "mjpeg",
     argv: testPatternArgv(capture),
     description: "test pattern 1280x720@30",
+    overlay: OFF,
   });
 });
 
@@ -188,6 +212,7 @@ Deno.test("resolveSource command runs the command through sh", async () => {
     codec: "mjpeg",
     argv: commandArgv(command),
     description: `command: ${command}`,
+    overlay: OFF,
   });
 });
 
@@ -294,6 +319,109 @@ Deno.test("resolveSource auto with the real system falls back to the test patter
     );
     const fontFile = await systemProbe.fontFile();
     assert.deepEqual(source.argv, testPatternArgv({ ...capture, fontFile }));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+const FORMAT = "%Y-%m-%d %H:%M:%S";
+
+Deno.test("resolveSource rpicam burns the time in through annotate_cv when the plugin is there", async () => {
+  const probe = fakeProbe({
+    executables: { "rpicam-vid": "/usr/bin/rpicam-vid" },
+    opencvPlugin: true,
+  });
+  const file = "/run/user/1000/annotate_cv.json";
+  const source = await resolveSource(
+    request({ overlay: FORMAT, postProcessFile: file }),
+    probe,
+  );
+  assert.deepEqual(source.overlay, {
+    active: true,
+    format: FORMAT,
+    method: "annotate_cv",
+    reason: null,
+  });
+  assert.deepEqual(
+    source.argv,
+    rpicamArgv("/usr/bin/rpicam-vid", { ...piCapture, postProcessFile: file }),
+  );
+  assert.equal(source.argv[source.argv.indexOf("--post-process-file") + 1], file);
+  assert.deepEqual(JSON.parse(probe.written.get(file)!), {
+    annotate_cv: { text: FORMAT, fg: 255, bg: 0, scale: 1, thickness: 2, alpha: 0.5 },
+  });
+});
+
+Deno.test("resolveSource rpicam says the annotate_cv package is missing, and records without", async () => {
+  const probe = fakeProbe({ executables: { "rpicam-vid": "/usr/bin/rpicam-vid" } });
+  const source = await resolveSource(request({ overlay: FORMAT }), probe);
+  assert.equal(source.overlay.active, false);
+  assert.match(source.overlay.reason!, /install rpicam-apps-opencv-postprocess/);
+  assert.ok(!source.argv.includes("--post-process-file"));
+  assert.equal(probe.written.size, 0);
+
+  const readOnly = fakeProbe({
+    executables: { "rpicam-vid": "/usr/bin/rpicam-vid" },
+    opencvPlugin: true,
+    readOnly: true,
+  });
+  const unwritable = await resolveSource(request({ overlay: FORMAT }), readOnly);
+  assert.equal(unwritable.overlay.active, false);
+  assert.match(unwritable.overlay.reason!, /^Cannot write .*annotate_cv\.json: Read-only/);
+  assert.ok(!unwritable.argv.includes("--post-process-file"), "the camera still starts");
+});
+
+Deno.test("resolveSource draws the time with drawtext where ffmpeg encodes, and says why not elsewhere", async () => {
+  const drawn = { active: true, format: FORMAT, method: "drawtext", reason: null };
+  const test = await resolveSource(request({ overlay: FORMAT }), fakeProbe({ font: FONT }));
+  assert.deepEqual(test.overlay, drawn);
+  assert.deepEqual(
+    test.argv,
+    testPatternArgv({ ...capture, fontFile: FONT, overlay: { format: FORMAT, fontFile: FONT } }),
+  );
+
+  const raw = await resolveSource(
+    request({ overlay: FORMAT, device: "/dev/video1" }),
+    fakeProbe({ devices: { "/dev/video1": UVC_RAW }, font: FONT }),
+  );
+  assert.deepEqual(raw.overlay, drawn);
+  assert.ok(raw.argv.join(" ").includes("drawtext="), "encoded frames get the overlay");
+
+  const copied = await resolveSource(
+    request({ overlay: FORMAT }),
+    fakeProbe({ devices: { "/dev/video0": UVC_MJPEG }, font: FONT }),
+  );
+  assert.equal(copied.overlay.active, false);
+  assert.match(copied.overlay.reason!, /own MJPEG is copied: no overlay without re-encoding/);
+  assert.ok(!copied.argv.join(" ").includes("drawtext"));
+
+  const command = await resolveSource(
+    request({ overlay: FORMAT, source: "command", command: "cat x.mjpg" }),
+    fakeProbe({}),
+  );
+  assert.match(command.overlay.reason!, /copied: no overlay without re-encoding/);
+
+  const noFont = await resolveSource(request({ overlay: FORMAT }), fakeProbe({}));
+  assert.equal(noFont.overlay.active, false);
+  assert.match(noFont.overlay.reason!, /no font/);
+});
+
+Deno.test("resolveSource with the overlay off draws nothing, not even the pattern's clock", async () => {
+  const source = await resolveSource(request({ overlay: "" }), fakeProbe({ font: FONT }));
+  assert.deepEqual(source.overlay, OFF);
+  assert.deepEqual(source.argv, testPatternArgv(capture));
+});
+
+Deno.test("systemProbe finds the fake rpicam-vid's OpenCV plugin beside it, as rpicam-apps installs it", async () => {
+  const plugin = await systemProbe.rpicamOpencvPlugin(join(FAKE_BIN, "rpicam-vid"));
+  assert.ok(plugin?.endsWith("/lib/rpicam-apps-postproc/opencv-postproc.so"), plugin);
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(join(dir, "bin"));
+    assert.equal(await systemProbe.rpicamOpencvPlugin(join(dir, "bin", "rpicam-vid")), undefined);
+    const file = join(dir, "cache", "videorecorder", "annotate_cv.json");
+    await systemProbe.writeFile(file, "{}\n");
+    assert.equal(await Deno.readTextFile(file), "{}\n");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
