@@ -183,7 +183,8 @@ export function failureOf(lines: readonly LogLine[]): string | null {
   );
   const pick = errors.at(-1) ??
     lines.filter((line) => line.level !== "info" && !NOISE.test(line.message)).at(-1);
-  return pick ? pick.message : null;
+  // "Attempt 1/1 failed with 1 errors and: REASON" says REASON once more, wrapped.
+  return pick ? pick.message.replace(/^Attempt \d+\/\d+ failed with \d+ errors? and: /, "") : null;
 }
 
 /** A remote file as `lsjson --stat --hash` describes it. */

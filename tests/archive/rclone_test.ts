@@ -187,6 +187,15 @@ Deno.test("parseLogLine reads rclone 1.60's JSON stats, errors and plain fatal l
   )!;
   assert.equal(failureOf([error!, noise]), error!.message);
   assert.equal(failureOf([noise]), null);
+  // rclone 1.60 on a full SFTP server: the last line wraps the reason.
+  const full = [
+    '{"level":"error","msg":"Failed to copy: Update Close failed: sftp: \\"write /srv/a.mkv: no space left on device\\" (SSH_FX_FAILURE)","object":"a.mkv"}',
+    '{"level":"error","msg":"Attempt 1/1 failed with 1 errors and: Update Close failed: sftp: \\"write /srv/a.mkv: no space left on device\\" (SSH_FX_FAILURE)"}',
+  ].map((line) => parseLogLine(line)!);
+  assert.equal(
+    failureOf(full),
+    'Update Close failed: sftp: "write /srv/a.mkv: no space left on device" (SSH_FX_FAILURE)',
+  );
 });
 
 Deno.test("parseStat reads lsjson --stat --hash of one file", () => {
