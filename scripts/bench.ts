@@ -32,10 +32,15 @@
  *
  * @module
  */
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULTS } from "../src/config/mod.ts";
+import { FrameHub } from "../src/frames/frame_hub.ts";
+import type { Frame } from "../src/frames/frame.ts";
+import { H264AccessUnitStream } from "../src/frames/h264_access_unit_stream.ts";
+import { Mp4LiveStreams } from "../src/live/mp4_live_streams.ts";
 import { segmenterArgv } from "../src/recorder/segmenter_argv.ts";
 import { bundle } from "./bundle.ts";
 import {
@@ -557,6 +562,16 @@ async function benchH264(
     `Ours (b): the same with ${viewers} viewer(s) on /stream.mjpg (the preview decoder runs) ...`,
   );
   const watched = await runOurs(clip, join(temp, "watched"), { ticks, speed, viewers, runtime });
+  console.log(`Ours (c): the same with ${viewers} viewer(s) on /live.mp4 (no decoding) ...`);
+  const mp4Watched = await runOurs(clip, join(temp, "mp4"), {
+    ticks,
+    speed,
+    viewers,
+    runtime,
+    live: "mp4",
+  });
+  console.log("MSE live path in-process: Mp4LiveStreams on a socket, the clip at 30 fps ...");
+  const mp4Path = await benchMp4Path(clip);
   let stalled: StalledResult | undefined;
   if (options.stallSeconds > 0) {
     console.log(
@@ -593,6 +608,15 @@ async function benchH264(
     expectedPreviewFrames: expectedPreviewFrames(n, watched.preview!.keyframesOnly),
   };
   printH264Report({ clip, lower, alone: a, watched: b, previewCost, stalled, speed });
+  const mp4Cost = {
+    viewers,
+    cpuMsPerFramePerViewer: (mp4Watched.cpuMs - alone.cpuMs) / n / viewers,
+    denoCpuMsPerFramePerViewer: (mp4Watched.denoCpuMs - alone.denoCpuMs) / n / viewers,
+    framesPerViewer: mp4Watched.viewerFrames,
+    preview: mp4Watched.preview?.state ?? null,
+    inProcess: mp4Path,
+  };
+  printMp4Report(mp4Cost, n);
   return {
     codec: "h264",
     frames: n,
@@ -609,9 +633,12 @@ async function benchH264(
     noViewer: a,
     withViewers: b,
     previewExtraCost: previewCost,
+    mp4Live: mp4Cost,
     stalled: stalled ?? null,
     pass: {
       ratioNoViewer: a.ratio <= TARGET_RATIO_H264,
+      mp4CpuPerViewer: mp4Path.cpuMsPerFramePerViewer <= TARGET_MP4_MS_PER_FRAME,
+      mp4Latency: mp4Path.latencyMs.p99 < 1000 / FPS,
       stalledRssFlat: stalled ? stalled.growthMb <= TARGET_GROWTH_MB : null,
     },
   };
@@ -645,6 +672,168 @@ function childCpuMs(ours: OursResult, label: string): number {
 function expectedPreviewFrames(frames: number, keyframesOnly: boolean): number {
   const every = keyframesOnly ? H264_INTRA : Math.max(1, Math.round(FPS / DEFAULTS.previewFps));
   return Math.ceil(frames / every);
+}
+
+/** Issue 12: CPU per camera frame per `/live.mp4` viewer at 1080p30. */
+const TARGET_MP4_MS_PER_FRAME = 0.1;
+/** Rounds of (no viewer, one viewer) in the in-process measurement. */
+const MP4_ROUNDS = 3;
+
+/** What {@linkcode benchMp4Path} measures. */
+interface Mp4PathResult {
+  frames: number;
+  /** Deno's CPU per frame with one viewer (curl) minus with none, same frames, same pace. */
+  cpuMsPerFramePerViewer: number;
+  /** That difference in each round (the median is the result). */
+  cpuMsPerFrameRounds: number[];
+  /** From `hub.publish` to the fragment's last byte read by a client on 127.0.0.1. */
+  latencyMs: { p50: number; p99: number; max: number };
+  skips: number;
+}
+
+/**
+ * The MSE live path alone, in this process: the clip's access units published on a hub at
+ * 30 fps, `Mp4LiveStreams` serving them on a real socket. CPU: this process's with one
+ * viewer (curl, in its own process) minus with none, over the same frames. Latency: with a
+ * fetch client here, from publishing a frame to reading the end of its fragment, which is
+ * later than the fragment leaving the server's socket.
+ */
+async function benchMp4Path(clip: ClipInfo): Promise<Mp4PathResult> {
+  const frames: Frame[] = [];
+  const parsed = (await Deno.open(clip.path)).readable.pipeThrough(new H264AccessUnitStream());
+  for await (const frame of parsed) frames.push(frame);
+  const count = Math.min(frames.length, 10 * FPS);
+  const hub = new FrameHub();
+  const streams = new Mp4LiveStreams(hub);
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    async () => (await streams.response()) ?? new Response(null, { status: 503 }),
+  );
+  const url = `http://127.0.0.1:${server.addr.port}/`;
+  const published: number[] = [];
+  let seq = 0;
+  /** Publishes `count` frames at 30 fps from the clip's start; the CPU ms it cost. */
+  const play = async () => {
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    for (let i = 0; i < count; i++) {
+      const wait = start + (i * 1000) / FPS - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      published[i] = performance.now();
+      hub.publish({ ...frames[i], seq: seq++, time: Date.now() });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the last ones leave
+    const used = process.cpuUsage(cpu);
+    return (used.user + used.system) / 1000;
+  };
+  try {
+    // Alternated, three times: a GC or a neighbour's burst lands in one pair, not in all.
+    const costs: number[] = [];
+    for (let round = 0; round < MP4_ROUNDS; round++) {
+      const idle = await play();
+      const curl = new Deno.Command("curl", {
+        args: ["-s", "-N", "-o", "/dev/null", url],
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      await waitFor("curl to connect", () => streams.count === 1, 5_000);
+      const watched = await play();
+      curl.kill("SIGTERM");
+      await curl.status;
+      await waitFor("curl to leave", () => streams.count === 0, 5_000);
+      costs.push((watched - idle) / count);
+    }
+    // Latency: a client in this process, timing the end of each fragment.
+    const received: number[] = [];
+    let skips = 0;
+    const reading = (async () => {
+      const response = await fetch(url);
+      const reader = response.body!.getReader();
+      let need = 0; // bytes left of the current box
+      let head: number[] = [];
+      let type = "";
+      while (received.length < count) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        for (let at = 0; at < value.length;) {
+          if (need === 0) {
+            head.push(value[at++]);
+            if (head.length < 8) continue;
+            need = ((head[0] << 24) | (head[1] << 16) | (head[2] << 8) | head[3]) >>> 0;
+            type = String.fromCharCode(...head.slice(4));
+            need -= 8;
+            head = [];
+            if (need === 0 && type === "mdat") received.push(performance.now());
+            continue;
+          }
+          const take = Math.min(need, value.length - at);
+          need -= take;
+          at += take;
+          if (need === 0 && type === "mdat") received.push(performance.now());
+        }
+      }
+      skips = streams.viewers[0]?.skips ?? 0;
+      await reader.cancel();
+    })();
+    await waitFor("the client to connect", () => streams.count === 1, 5_000);
+    await play();
+    await reading;
+    // The client starts at the first keyframe published after it came: frame 0 of the clip.
+    const latencies = received.map((at, i) => at - published[i]).sort((x, y) => x - y);
+    const pick = (q: number) =>
+      latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+    return {
+      frames: count,
+      cpuMsPerFramePerViewer: costs.sort((x, y) => x - y)[costs.length >> 1],
+      cpuMsPerFrameRounds: costs,
+      latencyMs: { p50: pick(0.5), p99: pick(0.99), max: latencies[latencies.length - 1] },
+      skips,
+    };
+  } finally {
+    await streams.closeAll();
+    await server.shutdown();
+  }
+}
+
+/** Polls `probe` every 20 ms until it holds. */
+async function waitFor(what: string, probe: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!probe()) {
+    if (performance.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function printMp4Report(
+  cost: {
+    viewers: number;
+    cpuMsPerFramePerViewer: number;
+    denoCpuMsPerFramePerViewer: number;
+    framesPerViewer: number[];
+    preview: string | null;
+    inProcess: Mp4PathResult;
+  },
+  frames: number,
+): void {
+  const { inProcess: p } = cost;
+  console.log(
+    [
+      "",
+      `MSE live path (/live.mp4), ${cost.viewers} viewer(s):`,
+      `  app run (c) - (a): ${cost.cpuMsPerFramePerViewer.toFixed(3)} ms CPU per camera frame ` +
+      `per viewer (Deno ${cost.denoCpuMsPerFramePerViewer.toFixed(3)}); fragments per viewer ` +
+      `${cost.framesPerViewer.join(", ")} of ${frames}; preview decoder ${cost.preview}`,
+      `  in-process, ${p.frames} frames at ${FPS} fps, curl as the viewer: ` +
+      `${p.cpuMsPerFramePerViewer.toFixed(4)} ms CPU per frame per viewer, median of ` +
+      `${p.cpuMsPerFrameRounds.map((ms) => ms.toFixed(4)).join(", ")} ` +
+      `(target <= ${TARGET_MP4_MS_PER_FRAME}: ` +
+      `${p.cpuMsPerFramePerViewer <= TARGET_MP4_MS_PER_FRAME ? "pass" : "FAIL"})`,
+      `  latency publish -> fragment read by a client on 127.0.0.1: p50 ` +
+      `${p.latencyMs.p50.toFixed(2)} ms, p99 ${p.latencyMs.p99.toFixed(2)} ms, max ` +
+      `${p.latencyMs.max.toFixed(2)} ms (target p99 < one frame, ${(1000 / FPS).toFixed(1)} ms: ` +
+      `${p.latencyMs.p99 < 1000 / FPS ? "pass" : "FAIL"}); skips ${p.skips}`,
+    ].join("\n"),
+  );
 }
 
 async function makeClip(path: string, frames: number, codec: BenchCodec): Promise<ClipInfo> {
@@ -834,11 +1023,13 @@ function appCamera(clip: ClipInfo, speed: number, loop = false): string {
 async function runOurs(
   clip: ClipInfo,
   output: string,
-  { ticks, speed, viewers: viewerCount, runtime }: {
+  { ticks, speed, viewers: viewerCount, runtime, live = "mjpeg" }: {
     ticks: number;
     speed: number;
     viewers: number;
     runtime: AppRuntime;
+    /** What the viewers watch: `/stream.mjpg` or `/live.mp4` (H.264 through MSE). */
+    live?: "mjpeg" | "mp4";
   },
 ): Promise<OursResult> {
   const h264 = clip.codec === "h264";
@@ -851,7 +1042,11 @@ async function runOurs(
     runtime,
     cameraFlags(clip),
   );
-  const viewers = Array.from({ length: viewerCount }, () => new Viewer(`${app.url}/stream.mjpg`));
+  const viewers = Array.from(
+    { length: viewerCount },
+    () =>
+      live === "mp4" ? new Mp4Viewer(`${app.url}/live.mp4`) : new Viewer(`${app.url}/stream.mjpg`),
+  );
   const startupCpu = app.startupStat;
   const upAt = performance.now();
   let allInAt: number | undefined;
@@ -1214,6 +1409,64 @@ async function status(url: string): Promise<Status> {
  * A live viewer: reads `/stream.mjpg` as fast as it comes and counts the parts, reading each
  * part's Content-Length instead of searching the JPEG bytes for the boundary.
  */
+/** A `/live.mp4` viewer: counts fragments (moof boxes) and bytes. */
+class Mp4Viewer {
+  frames = 0;
+  bytes = 0;
+  error: string | undefined;
+  readonly #abort = new AbortController();
+  readonly #done: Promise<void>;
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #stopped = false;
+  #head: number[] = [];
+  #need = 0;
+
+  constructor(url: string) {
+    this.#done = this.#watch(url).catch((error) => {
+      if (!this.#stopped) this.error = messageOf(error);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#abort.abort();
+    await this.#reader?.cancel().catch(() => {});
+    await this.#done;
+  }
+
+  async #watch(url: string): Promise<void> {
+    const response = await fetch(url, {
+      headers: { authorization: AUTHORIZATION },
+      signal: this.#abort.signal,
+    });
+    if (!response.ok || !response.body) {
+      await response.body?.cancel();
+      throw new Error(`GET /live.mp4 answered ${response.status}`);
+    }
+    const reader = this.#reader = response.body.getReader();
+    if (this.#stopped) await reader.cancel();
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      this.bytes += value.byteLength;
+      for (let at = 0; at < value.length;) {
+        if (this.#need > 0) {
+          const take = Math.min(this.#need, value.length - at);
+          this.#need -= take;
+          at += take;
+          continue;
+        }
+        this.#head.push(value[at++]);
+        if (this.#head.length < 8) continue;
+        const [a, b, c, d] = this.#head;
+        this.#need = (((a << 24) | (b << 16) | (c << 8) | d) >>> 0) - 8;
+        if (String.fromCharCode(...this.#head.slice(4)) === "moof") this.frames++;
+        this.#head = [];
+      }
+    }
+  }
+}
+
 class Viewer {
   frames = 0;
   bytes = 0;

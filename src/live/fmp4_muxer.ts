@@ -7,8 +7,11 @@ export interface Fmp4Sample {
   /** Capture time in ms since the epoch. */
   readonly time: number;
   readonly keyframe: boolean;
-  /** The access unit with 4-byte NAL lengths, without SPS, PPS and AUD (they are in `avcC`). */
-  readonly data: Uint8Array;
+  /**
+   * The picture's NAL units without start codes (views into the camera's frame), without
+   * SPS, PPS and AUD: those are in `avcC`.
+   */
+  readonly units: readonly Uint8Array[];
 }
 
 /** Ticks per second of the track's timeline (the usual one for video: 90 kHz). */
@@ -23,8 +26,9 @@ const FRAGMENT_HEADER_BYTES = 108;
 /**
  * Fragmented MP4 (ISO BMFF, as Media Source Extensions take it) of one H.264 track, written
  * by hand: {@linkcode init} (`ftyp` + `moov` with `avcC`) once, then one `moof` + `mdat` per
- * frame, so that a frame leaves as soon as it arrives. The per-frame header is 108 bytes
- * filled in place; the frame's bytes follow it as they are (no copy).
+ * frame, so that a frame leaves as soon as it arrives. Each fragment is one buffer: the
+ * 108-byte header filled in place, then each NAL unit after its 4-byte length. That is the
+ * only copy of the frame's bytes, and one socket write.
  *
  * The timeline starts at 0 and advances by the capture-time interval between frames; after a
  * gap in `seq` (a viewer that skipped frames to catch up, a camera restart) or an interval
@@ -36,10 +40,9 @@ const FRAGMENT_HEADER_BYTES = 108;
  *
  * @example
  * ```ts
- * import { annexBToLengthPrefixed } from "../codecs/h264.ts";
- * declare const sps: Uint8Array, pps: Uint8Array, keyframe: { seq: number; time: number; data: Uint8Array };
+ * declare const sps: Uint8Array, pps: Uint8Array, idr: Uint8Array;
  * const muxer = new Fmp4Muxer(sps, pps);
- * const bytes = [muxer.init, ...muxer.fragment({ ...keyframe, keyframe: true, data: annexBToLengthPrefixed(keyframe.data) })];
+ * const bytes = [muxer.init, muxer.fragment({ seq: 0, time: Date.now(), keyframe: true, units: [idr] })];
  * ```
  */
 export class Fmp4Muxer {
@@ -78,8 +81,8 @@ export class Fmp4Muxer {
     return this.#decodeTime;
   }
 
-  /** The bytes of one fragment: its 108-byte header, then `sample.data` itself. */
-  fragment(sample: Fmp4Sample): [header: Uint8Array, data: Uint8Array] {
+  /** The bytes of one fragment: `moof`, then `mdat` holding the sample's NAL units. */
+  fragment(sample: Fmp4Sample): Uint8Array {
     const last = this.#last;
     if (last) {
       const elapsed = sample.time - last.time;
@@ -89,7 +92,7 @@ export class Fmp4Muxer {
       this.#decodeTime += this.#interval;
     }
     this.#last = sample;
-    const size = sample.data.length;
+    const size = sampleSize(sample);
     // deno-fmt-ignore
     const words = [
       100, MOOF,
@@ -103,11 +106,24 @@ export class Fmp4Muxer {
       sample.keyframe ? 0x02000000 : 0x01010000,
       8 + size, MDAT,
     ];
-    const header = new Uint8Array(FRAGMENT_HEADER_BYTES);
-    const view = new DataView(header.buffer);
+    const fragment = new Uint8Array(FRAGMENT_HEADER_BYTES + size);
+    const view = new DataView(fragment.buffer);
     for (let i = 0; i < words.length; i++) view.setUint32(4 * i, words[i]);
-    return [header, sample.data];
+    let at = FRAGMENT_HEADER_BYTES;
+    for (const unit of sample.units) {
+      view.setUint32(at, unit.length);
+      fragment.set(unit, at + 4);
+      at += 4 + unit.length;
+    }
+    return fragment;
   }
+}
+
+/** Bytes of a sample in `mdat`: each NAL unit and its 4-byte length. */
+export function sampleSize(sample: Pick<Fmp4Sample, "units">): number {
+  let size = 0;
+  for (const unit of sample.units) size += 4 + unit.length;
+  return size;
 }
 
 const fourcc = (type: string) =>

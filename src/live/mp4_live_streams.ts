@@ -1,8 +1,8 @@
-import { lengthPrefixed, NAL_TYPE, nalType, nalUnits } from "../codecs/h264.ts";
+import { NAL_TYPE, nalType, nalUnits } from "../codecs/h264.ts";
 import type { Frame } from "../frames/frame.ts";
 import type { FrameHub } from "../frames/frame_hub.ts";
 import { RateMeter } from "../frames/rate_meter.ts";
-import { Fmp4Muxer, type Fmp4Sample } from "./fmp4_muxer.ts";
+import { Fmp4Muxer, type Fmp4Sample, sampleSize } from "./fmp4_muxer.ts";
 
 /** Options for {@linkcode Mp4LiveStreams}. */
 export interface Mp4LiveStreamsOptions {
@@ -37,6 +37,8 @@ export interface Mp4ViewerStats {
 
 /** A frame as the viewers share it: converted once, whatever the number of viewers. */
 interface Sample extends Fmp4Sample {
+  /** Its bytes in a fragment's `mdat`. */
+  readonly size: number;
   /** The parameter sets in force (the same objects while their bytes stay the same). */
   readonly sps: Uint8Array;
   readonly pps: Uint8Array;
@@ -48,8 +50,8 @@ interface Sample extends Fmp4Sample {
  * the work. Each response is the init segment (from the SPS/PPS) and then one fragment per
  * camera frame, sent as the frame arrives.
  *
- * While anyone watches, one subscription to the camera's hub converts each frame once
- * (Annex B to 4-byte lengths) and keeps the frames since the newest keyframe, so a viewer
+ * While anyone watches, one subscription to the camera's hub splits each frame into its NAL
+ * units once (views, no copy) and keeps the frames since the newest keyframe, so a viewer
  * starts at that keyframe at once (the first viewer waits for the next one). Each viewer has
  * a bounded queue: one whose socket falls behind by `maxQueuedFrames` or `maxQueuedBytes` has
  * its queue emptied and resumes at the next keyframe, so what it is sent always decodes and
@@ -226,7 +228,8 @@ class Tap {
       seq: frame.seq,
       time: frame.time,
       keyframe: frame.keyframe,
-      data: lengthPrefixed(picture),
+      units: picture,
+      size: sampleSize({ units: picture }),
       sps: this.#sps,
       pps: this.#pps,
     };
@@ -236,7 +239,7 @@ class Tap {
     }
     if (this.gop.length > 0 || sample.keyframe) {
       this.gop.push(sample);
-      this.#gopBytes += sample.data.length;
+      this.#gopBytes += sample.size;
       // A long GOP would not fit a new viewer's queue: wait for the next keyframe instead.
       if (this.gop.length > this.#options.maxFrames || this.#gopBytes > this.#options.maxBytes) {
         this.gop = [];
@@ -305,7 +308,7 @@ class Mp4Viewer {
       this.#dropped++;
       return;
     }
-    const bytes = this.#queuedBytes + sample.data.length;
+    const bytes = this.#queuedBytes + sample.size;
     if (this.#queue.length >= this.#maxFrames || bytes > this.#maxBytes) {
       // Behind: let go of what waits and resume at a keyframe (this one, if it is one).
       this.#dropped += this.#queue.length;
@@ -320,7 +323,7 @@ class Mp4Viewer {
     }
     this.#awaitKeyframe = false;
     this.#queue.push(sample);
-    this.#queuedBytes += sample.data.length;
+    this.#queuedBytes += sample.size;
     this.#wakeUp();
   }
 
@@ -355,7 +358,7 @@ class Mp4Viewer {
     }
     const sample = this.#queue.shift();
     if (!sample) return controller.close();
-    this.#queuedBytes -= sample.data.length;
+    this.#queuedBytes -= sample.size;
     if (!this.#muxer) {
       this.#startMuxer(sample);
     } else if (sample.sps !== this.#sps || sample.pps !== this.#pps) {
@@ -365,9 +368,7 @@ class Mp4Viewer {
     }
     const muxer = this.#muxer!;
     if (this.#delivered === 0) controller.enqueue(muxer.init);
-    const [header, data] = muxer.fragment(sample);
-    controller.enqueue(header);
-    controller.enqueue(data);
+    controller.enqueue(muxer.fragment(sample));
     this.#delivered++;
     this.#rate.mark();
   }
