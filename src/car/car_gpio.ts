@@ -12,23 +12,12 @@ import type { BackoffOptions } from "../process/supervised_process.ts";
 import { runtime } from "../runtime/current.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { type GpioBias, GpioMonitor, type GpioMonitorStatus } from "./gpio_monitor.ts";
-import { Ignition, type IgnitionState, type Timers } from "./ignition.ts";
+import { type GpioLine, parseGpioLine } from "./gpio_line.ts";
+import type { GpioReport } from "./gpio_report.ts";
+import { Ignition, type Timers } from "./ignition.ts";
 
-/** A line setting: "CHIP:LINE" ("gpiochip0:17"), or a bare offset on gpiochip0 ("17"). */
-export interface GpioLine {
-  chip: string;
-  line: number;
-}
-
-/**
- * Reads a line setting; undefined for a bad one. The chip may be a name ("gpiochip0"), a
- * number ("0") or a path ("/dev/gpiochip0"), as libgpiod's tools take it.
- */
-export function parseGpioLine(text: string): GpioLine | undefined {
-  const match = /^(?:([\w/.-]+):)?(\d{1,4})$/.exec(text.trim());
-  if (!match) return undefined;
-  return { chip: match[1] ?? "gpiochip0", line: Number(match[2]) };
-}
+export { type GpioLine, parseGpioLine } from "./gpio_line.ts";
+export type { GpioReport } from "./gpio_report.ts";
 
 /** The settings {@linkcode CarGpio} is built from (the config's rows of the same names). */
 export interface CarGpioSettings {
@@ -68,36 +57,6 @@ export interface CarGpioOptions {
 const LOCK_DEBOUNCE_MS = 50;
 /** The ignition line settles this long: a crank's voltage dip is no key off. */
 const IGNITION_DEBOUNCE_MS = 500;
-
-/** `/api/status`'s `gpio`. */
-export interface GpioReport {
-  lock: {
-    chip: string;
-    line: number;
-    active_low: boolean;
-    state: "pressed" | "released" | "unknown";
-    /** When the button was last pressed, ms since the epoch. */
-    last_press: number | null;
-    /** What the last press did: "Locked clip 42" or why it could not. */
-    last_result: string | null;
-  } | null;
-  ignition: {
-    chip: string;
-    line: number;
-    active_low: boolean;
-    state: IgnitionState;
-    since: number | null;
-    /** When the Pi powers off unless the key comes back; null when nothing is scheduled. */
-    poweroff_at: number | null;
-    poweroff_requested_at: number | null;
-    /** The power-off delay in seconds; null when power-off is disabled. */
-    poweroff_delay_s: number | null;
-  } | null;
-  /** The gpiomon in use ("1.6.3", "2.1.3"); null until found. */
-  gpiomon: string | null;
-  /** Why a line is not watched or what failed last, as a sentence; null when all is well. */
-  last_error: string | null;
-}
 
 /**
  * The lock button and the ignition, each watched by its own gpiomon.

@@ -19,7 +19,7 @@
  * @module
  */
 
-import { parseGpioLine } from "../car/car_gpio.ts";
+import { parseGpioLine } from "../car/gpio_line.ts";
 import { parseGpsSetting } from "../car/gps.ts";
 import { parseAudioDevice } from "../audio/audio_input.ts";
 import { isTimeZone } from "../clock.ts";

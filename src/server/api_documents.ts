@@ -11,7 +11,7 @@
  */
 
 import type { AudioStatus } from "../audio/audio_source.ts";
-import type { GpioReport } from "../car/car_gpio.ts";
+import type { GpioReport } from "../car/gpio_report.ts";
 import type { ClockStatus } from "../clock.ts";
 import type { PageSettingSchema } from "../config/page_settings.ts";
 import type { Config, EditableSetting, Part } from "../config/settings_schema.ts";

@@ -15,6 +15,7 @@ import { recordState, renderRecording, trackProgress } from "./recording.js";
 import { loadClips } from "./clips.js";
 import { loadSettings } from "./settings.js";
 import { clockAgrees } from "./clock.js";
+import { renderGpio } from "./gpio.js";
 
 /**
  * @typedef {import("./state.js").HealthReport} HealthReport
@@ -214,6 +215,8 @@ function renderFacts() {
     fact("archive", archive.text, archive.tone);
     archiveBox.title = status.archive.last_error ?? "";
   }
+
+  renderGpio(status);
 
   fact("uptime", formatSpan(Number(status.uptime_s ?? 0)));
   fact("viewers", String(status.viewers?.count ?? 0));
