@@ -110,3 +110,43 @@ Deno.test("Dashcam archives while recording, records on while the server is gone
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("Dashcam restarts only the archive when an archive setting changes", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dashcam_archive_test_" });
+  try {
+    const config = await loadConfig(
+      parseCommandLine([
+        "--source",
+        "test",
+        "--width",
+        "160",
+        "--height",
+        "120",
+        "--no-record",
+        "-f",
+        join(dir, "clips"),
+        // Nothing listens there: the archive waits, recording is not touched.
+        "--archive",
+        ":sftp,host=127.0.0.1,port=9,user=u:x",
+      ]),
+      { env: {} },
+    );
+    const dashcam = await Dashcam.create(config, { archive: { connectTimeoutS: 2 } });
+    await dashcam.start();
+    try {
+      await waitFor("the remote seen gone", () => dashcam.status().archive?.reachable === false);
+      assert.deepEqual(await dashcam.applySettings({ archiveBwlimit: "1M" }), ["archive"]);
+      assert.equal(dashcam.status().archive?.bwlimit, "1M");
+      // A folder the archiver refuses changes nothing (built before the old one stops).
+      await assert.rejects(() => dashcam.applySettings({ archiveFolder: "../up" }), RangeError);
+      assert.equal(dashcam.config.archiveFolder, "");
+      assert.notEqual(dashcam.status().archive, null);
+      assert.deepEqual(await dashcam.applySettings({ archive: "" }), ["archive"]);
+      assert.equal(dashcam.status().archive, null);
+    } finally {
+      await dashcam.stop();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
