@@ -24,21 +24,6 @@ export interface AudioSourceOptions {
   runtime?: Runtime;
 }
 
-/** The sound's state for `/api/status`. */
-export interface AudioStatus {
-  /**
-   * `off`: not asked for (or not recording); `starting`: the capture runs, no sound yet;
-   * `on`: sound arrives; `failing`: the microphone is absent or stopped delivering (the
-   * clips get silence meanwhile).
-   */
-  state: "off" | "starting" | "on" | "failing";
-  /** The device setting, or null when sound is off. */
-  device: string | null;
-  /** Loudness of the last half second, dBFS (RMS; -100 for digital silence); null without sound. */
-  levelDb: number | null;
-  lastError: string | null;
-}
-
 /**
  * Captures sound with ffmpeg (ALSA, or a test tone) as PCM and hands it out in chunks, each
  * with the capture time of its first sample on the frames' clock. Restarted with backoff

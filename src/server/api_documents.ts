@@ -10,8 +10,9 @@
  * @module
  */
 
-import type { AudioStatus } from "../audio/audio_source.ts";
+import type { AudioStatus } from "../audio/audio_status.ts";
 import type { GpioReport } from "../car/gpio_report.ts";
+import type { GpsReport } from "../car/gps_report.ts";
 import type { ClockStatus } from "../clock.ts";
 import type { PageSettingSchema } from "../config/page_settings.ts";
 import type { Config, EditableSetting, Part } from "../config/settings_schema.ts";
@@ -184,11 +185,17 @@ export interface StatusReport {
   clock: ClockStatus;
   /** Null without an archive remote. */
   archive: ArchiveReport | null;
-  gps: Record<string, unknown>;
+  /** The GPS through gpsd: connection, fix, position, satellites; the track being written. */
+  gps: GpsReport;
   /** The lock button and ignition lines (null each when not set), gpiomon's version, errors. */
   gpio: GpioReport;
   /** The microphone: `off` with device null when sound is off. */
   audio: AudioStatus;
+  /**
+   * The date and time burned into the footage: whether it is, by what (`annotate_cv`,
+   * `drawtext`), or why not (a missing package, a copied stream, off).
+   */
+  overlay: { active: boolean; format: string; method: string | null; reason: string | null };
   viewers: { count: number; clients: { fps: number; frames: number; since: number }[] };
   uptime_s: number;
 }

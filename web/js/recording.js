@@ -13,6 +13,7 @@ import { formatClock, formatTime } from "./format.js";
 import { state } from "./state.js";
 import { poll } from "./status.js";
 import { loadClips } from "./clips.js";
+import { loadSettings } from "./settings.js";
 
 /**
  * @typedef {import("./state.js").LockNowDocument} LockNowDocument
@@ -213,6 +214,41 @@ export function renderRecording() {
     lastAnnounced = said;
   }
   renderCurrent();
+  renderSound();
+}
+
+/** Below this the microphone is as good as silent: muted, or covered. */
+const SILENT_DB = -60;
+
+/**
+ * The privacy switch (the `audio` setting) and what the microphone does: its level, so a
+ * muted one is noticed, or why it fails (the video records on either way).
+ */
+export function renderSound() {
+  const button = /** @type {HTMLButtonElement} */ ($("sound"));
+  const wanted = state.settings?.audio === "on";
+  const audio = state.status?.audio;
+  button.setAttribute("aria-pressed", String(wanted));
+  button.disabled = !state.settings || Boolean(button.dataset.busy);
+  button.textContent = wanted ? "Sound on" : "Sound off";
+  /** @type {string} */
+  let text;
+  if (!wanted) {
+    text = "Sound is not recorded. Tap to record the microphone into the clips.";
+  } else if (!audio || audio.state === "off") {
+    text = "Sound is recorded with the clips while recording.";
+  } else if (audio.state === "starting") {
+    text = `Starting the microphone (${audio.device})…`;
+  } else if (audio.state === "failing") {
+    text = `Microphone failing: ${audio.lastError ?? "no sound"}. ` +
+      "Video records on, with a silent sound track.";
+  } else {
+    const level = audio.levelDb ?? -100;
+    text = `Microphone level ${Math.round(level)} dB` +
+      (level < SILENT_DB ? ": silent. Is the microphone muted?" : "");
+  }
+  const element = $("sound-state");
+  if (element.textContent !== text) element.textContent = text;
 }
 
 /**
@@ -303,5 +339,25 @@ $("lock-now").addEventListener("click", async () => {
   } finally {
     delete button.dataset.busy;
     renderRecording();
+  }
+});
+
+$("sound").addEventListener("click", async () => {
+  const button = /** @type {HTMLButtonElement} */ ($("sound"));
+  const audio = state.settings?.audio === "on" ? "off" : "on";
+  button.dataset.busy = "1";
+  button.disabled = true;
+  try {
+    // Restarts the recorder: the clip is closed and the next one has (or has not) sound.
+    await api("api/settings", { method: "PUT", body: { audio } });
+    if (state.settings) state.settings = { ...state.settings, audio };
+    toast(audio === "on" ? "Sound is recorded from the next clip" : "Sound is off");
+    void loadSettings();
+  } catch (error) {
+    toast(messageOf(error), { error: true });
+  } finally {
+    delete button.dataset.busy;
+    renderSound();
+    void poll();
   }
 });
