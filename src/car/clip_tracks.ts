@@ -72,14 +72,21 @@ export interface ClipTracksStatus {
  *
  * @example
  * ```ts
+ * import { Gps } from "./gps.ts";
+ * import type { SegmentRecorder } from "../recorder/segment_recorder.ts";
+ * import type { ClipStore } from "../storage/clip_store.ts";
+ * declare const recorder: SegmentRecorder;
+ * declare const store: ClipStore;
+ *
  * const tracks = new ClipTracks({
- *   output,
+ *   output: store.output,
  *   currentClip: () => recorder.status().current,
  *   attach: (seq, path) => store.attachTrack(seq, path),
  * });
  * await tracks.recover();
- * gps = new Gps("auto", { onFix: (fix) => tracks.add(fix) });
- * // in the recorder's onClip: void tracks.clipSaved(clip.seq);
+ * const gps = new Gps("auto", { onFix: (fix) => tracks.add(fix) });
+ * gps.start();
+ * // In the recorder's onClip: void tracks.clipSaved(clip.seq);
  * ```
  */
 export class ClipTracks {

@@ -5,70 +5,12 @@
  * @module
  */
 import { messageOf } from "../errors.ts";
-import { GPSD_PORT, GpsdClient, type GpsdSky, type GpsdTpv } from "./gpsd_client.ts";
+import { GpsdClient, type GpsdSky, type GpsdTpv } from "./gpsd_client.ts";
+import type { GpsFix, GpsStatus } from "./gps_report.ts";
+import { type GpsSetting, type GpsTarget, parseGpsSetting } from "./gps_setting.ts";
 
-/**
- * The `gps` setting: `auto` (gpsd on this machine when one runs: nothing listening is no
- * error), `off`, or `host[:port]` of a gpsd that should be there.
- */
-export type GpsSetting = string;
-
-/** What a `gps` setting asks for. */
-export type GpsTarget =
-  | { mode: "off" }
-  | { mode: "auto" | "on"; host: string; port: number };
-
-/** A fix, at most one per second of GPS time. */
-export interface GpsFix {
-  /** UTC time of the fix (the receiver's), ms since the epoch. */
-  time: number;
-  lat: number;
-  lon: number;
-  /** Metres above mean sea level, or null. */
-  alt: number | null;
-  /** Metres per second, or null. */
-  speed: number | null;
-  /** Course over ground, degrees from true north, or null. */
-  heading: number | null;
-  /** 2D or 3D. */
-  mode: 2 | 3;
-  /** Satellites used, from the newest SKY report, or null. */
-  satellites: number | null;
-}
-
-/** The GPS part of `/api/status`. */
-export interface GpsStatus {
-  /** The setting: `auto`, `off` or `host:port`. */
-  setting: string;
-  /**
-   * `off` (setting); `absent` (auto, and no gpsd runs); `connecting`; `connected`;
-   * `disconnected` (a gpsd that was asked for is not there or went away: reconnecting).
-   */
-  state: "off" | "absent" | "connecting" | "connected" | "disconnected";
-  /** The gpsd asked: `host:port`, or null when off. */
-  server: string | null;
-  /** `none` (no fix, or none for a while), `2d`, `3d`. */
-  fix: "none" | "2d" | "3d";
-  /** The newest position (kept when the fix is lost: where the car was last seen). */
-  lat: number | null;
-  lon: number | null;
-  alt: number | null;
-  /** m/s. */
-  speed: number | null;
-  /** Degrees from true north. */
-  heading: number | null;
-  /** GPS time of the newest fix, ms since the epoch. */
-  time: number | null;
-  /** Satellites used in the fix; null before a SKY report. */
-  satellites: number | null;
-  /** Satellites seen. */
-  satellites_seen: number | null;
-  /** GPS receivers gpsd reads; null until it says. */
-  devices: number | null;
-  /** What the page shows, as a sentence. */
-  message: string;
-  last_error: string | null;
-}
+export type { GpsFix, GpsStatus } from "./gps_report.ts";
+export { type GpsSetting, type GpsTarget, parseGpsSetting } from "./gps_setting.ts";
 
 /** Options for {@linkcode Gps}. */
 export interface GpsOptions {
@@ -83,39 +25,15 @@ export interface GpsOptions {
 }
 
 /**
- * Parses the `gps` setting.
- *
- * @throws {RangeError} For anything but `auto`, `off`, a host, or `host:port`.
- *
- * @example
- * ```ts
- * parseGpsSetting("auto"); // { mode: "auto", host: "127.0.0.1", port: 2947 }
- * parseGpsSetting("192.168.1.5:2948"); // { mode: "on", host: "192.168.1.5", port: 2948 }
- * ```
- */
-export function parseGpsSetting(value: string): GpsTarget {
-  const text = String(value).trim();
-  if (text === "off") return { mode: "off" };
-  if (text === "auto" || text === "") return { mode: "auto", host: "127.0.0.1", port: GPSD_PORT };
-  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+))(?::(\d{1,5}))?$/.exec(text);
-  const port = match?.[3] === undefined ? GPSD_PORT : Number(match[3]);
-  if (!match || port < 1 || port > 65535) {
-    throw new RangeError(
-      `Invalid gps setting: expected "auto", "off" or gpsd's host:port like 127.0.0.1:2947, got ${
-        JSON.stringify(text.slice(0, 64))
-      }`,
-    );
-  }
-  return { mode: "on", host: match[1] ?? match[2], port };
-}
-
-/**
  * Follows gpsd for the recorder. Never throws after construction: gpsd missing, restarting
  * or without a receiver is a state in {@linkcode status}, and reconnecting is automatic.
  *
  * @example
  * ```ts
- * const gps = new Gps("auto", { onFix: (fix) => track.add(fix) });
+ * import type { ClipTracks } from "./clip_tracks.ts";
+ * declare const tracks: ClipTracks;
+ *
+ * const gps = new Gps("auto", { onFix: (fix) => tracks.add(fix) });
  * gps.start();
  * gps.status(); // { state: "connected", fix: "3d", lat: 52.5, lon: 13.4, … }
  * await gps.stop();

@@ -8,9 +8,9 @@
  */
 import { connect, type Socket } from "node:net";
 import { messageOf } from "../errors.ts";
+import { GPSD_PORT } from "./gps_setting.ts";
 
-/** gpsd's port, `gpsd -S`'s default. */
-export const GPSD_PORT = 2947;
+export { GPSD_PORT };
 
 /** What gpsd asks for: JSON reports from every device, no raw NMEA. */
 const WATCH = '?WATCH={"enable":true,"json":true}\n';

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { GpsFix } from "./gps.ts";
+import type { GpsFix } from "./gps_report.ts";
 
 /** The closing tags every track ends with. */
 export const GPX_FOOTER = "</trkseg></trk>\n</gpx>\n";

@@ -20,9 +20,10 @@
  */
 
 import { parseGpioLine } from "../car/gpio_line.ts";
-import { parseGpsSetting } from "../car/gps.ts";
+import { parseGpsSetting } from "../car/gps_setting.ts";
 import { parseAudioDevice } from "../audio/audio_input.ts";
 import { isTimeZone } from "../clock.ts";
+import { DEFAULT_OVERLAY, overlayFormatProblem } from "../camera/overlay.ts";
 import { parseByteSize, parseFreeSpaceFloor } from "../storage/byte_size.ts";
 import { parseRemote, validateBwlimit, validateFolder } from "../archive/rclone_remote.ts";
 
@@ -220,6 +221,22 @@ export const SETTINGS = {
     help: "JPEG quality, {range}",
     restarts: "camera",
     page: { label: "JPEG quality", group: CAMERA, hint: "{range}, for MJPEG" },
+  },
+  overlay: {
+    type: "string",
+    arg: "FORMAT",
+    expected: 'a strftime format like "%Y-%m-%d %H:%M:%S" without braces, or empty for none',
+    valid: (text) => overlayFormatProblem(text) === undefined,
+    default: DEFAULT_OVERLAY,
+    help: 'date and time burned into the footage, a strftime format; "" for none',
+    // rpicam-vid's annotate_cv or ffmpeg's drawtext draw it: both start with the camera.
+    restarts: "camera",
+    page: {
+      label: "Timestamp",
+      must: "a strftime format without braces, or empty",
+      group: CAMERA,
+      hint: "burned into the footage, e.g. %Y-%m-%d %H:%M:%S; empty: none",
+    },
   },
   segment: {
     type: "number",

@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ArchiveStatus } from "../archive/archiver.ts";
+import type { GpsReport } from "../car/gps_report.ts";
 import type { Dashcam, DashcamStatus } from "../dashcam.ts";
 import type { RecorderStatus } from "../recorder/segment_recorder.ts";
 import type {
@@ -304,6 +305,7 @@ export function statusReport(
     gpio: status.gpio,
     // The microphone: state, device, levelDb (dBFS, so a muted one is noticed), lastError.
     audio: status.audio,
+    overlay: source.overlay,
     viewers: {
       count: watching.length,
       clients: watching.map((viewer) => ({
@@ -318,7 +320,7 @@ export function statusReport(
 }
 
 /** The GPS part of the status: the fix and, under `track`, the clip's GPX being written. */
-function gpsReport(gps: DashcamStatus["gps"]): Record<string, unknown> {
+function gpsReport(gps: DashcamStatus["gps"]): GpsReport {
   const { track, ...fix } = gps;
   return {
     ...fix,

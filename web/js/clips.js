@@ -20,6 +20,7 @@ import { CLIPS_PAGE, state } from "./state.js";
 import { live, updateLive } from "./live.js";
 import { fact, poll, retentionText } from "./status.js";
 import { openPlayer } from "./player.js";
+import { mapLinks } from "./gps.js";
 
 /**
  * @typedef {import("./state.js").Clip} Clip
@@ -186,6 +187,7 @@ function clipItem(clip) {
         h("span", { class: "badges" }),
       ]),
       h("span", { class: "clip-info" }),
+      h("span", { class: "clip-place", hidden: true }),
     ]),
     h("label", { class: "clip-select", for: selectId }, [
       h("input", { id: selectId, type: "checkbox", "data-action": "select" }),
@@ -200,6 +202,10 @@ function clipItem(clip) {
         { class: "button", href: `api/clips/${id}`, download: "", "data-action": "download" },
         ["Download"],
       ),
+      // Its GPS track: no data-action, the click handler leaves the link alone.
+      h("a", { class: "button clip-track", href: `api/clips/${id}/track.gpx`, download: "" }, [
+        "GPX",
+      ]),
       h("button", { type: "button", class: "button lock", "data-action": "lock" }),
       h("button", { type: "button", class: "button danger", "data-action": "delete" }, ["Delete"]),
     ]),
@@ -260,6 +266,7 @@ function updateClipItem(item, clip) {
       : `Download the clip from ${when}`,
   );
   download.download = clip.file.split("/").pop() ?? "";
+  renderPlace(one(".clip-place"), /** @type {HTMLAnchorElement} */ (one(".clip-track")), clip);
   const lock = one('[data-action="lock"]');
   text('[data-action="lock"]', clip.locked ? "Unlock" : "Lock");
   lock.setAttribute("aria-label", `${clip.locked ? "Unlock" : "Lock"} the clip from ${when}`);
@@ -419,3 +426,24 @@ $("clips-more").addEventListener("click", () => {
   state.shownClips += CLIPS_PAGE;
   renderClips();
 });
+
+/**
+ * Where the clip started (a link to the maps app) and its track's link, for a clip with a track.
+ * @param {HTMLElement} place
+ * @param {HTMLAnchorElement} track
+ * @param {Clip} clip
+ */
+function renderPlace(place, track, clip) {
+  track.hidden = !clip.track;
+  track.download = clip.track?.split("/").pop() ?? "";
+  track.setAttribute(
+    "aria-label",
+    `Download the GPS track of the clip from ${formatWhen(clip.start)}`,
+  );
+  const start = clip.startPosition;
+  const key = start ? `${start.lat},${start.lon}` : "";
+  if (place.dataset.key === key) return;
+  place.dataset.key = key;
+  place.hidden = !start;
+  place.replaceChildren(...(start ? ["Started at ", mapLinks(start.lat, start.lon)] : []));
+}

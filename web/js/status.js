@@ -15,6 +15,7 @@ import { recordState, renderRecording, trackProgress } from "./recording.js";
 import { loadClips } from "./clips.js";
 import { loadSettings } from "./settings.js";
 import { clockAgrees } from "./clock.js";
+import { renderGps } from "./gps.js";
 import { renderGpio } from "./gpio.js";
 
 /**
@@ -218,6 +219,8 @@ function renderFacts() {
 
   renderGpio(status);
 
+  renderGps(status);
+
   fact("uptime", formatSpan(Number(status.uptime_s ?? 0)));
   fact("viewers", String(status.viewers?.count ?? 0));
 
@@ -229,7 +232,15 @@ function renderFacts() {
       : "";
     fact(
       "clock",
-      `${clock.trusted ? "set" : clockAgrees() ? "agrees with phone" : "not set"}${zone}`,
+      `${
+        clock.source === "gps"
+          ? "set by GPS"
+          : clock.trusted
+          ? "set"
+          : clockAgrees()
+          ? "agrees with phone"
+          : "not set"
+      }${zone}`,
       clock.trusted || clockAgrees() ? "" : "warn",
     );
   } else {
