@@ -1,6 +1,9 @@
 import { type BackoffOptions, SupervisedProcess } from "../process/supervised_process.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { audioCaptureArgv, type AudioInput, SAMPLE_RATE } from "./audio_input.ts";
+import type { AudioStatus } from "./audio_status.ts";
+
+export type { AudioStatus } from "./audio_status.ts";
 
 /** Mono 16-bit samples at {@linkcode SAMPLE_RATE}, with the capture time of the first. */
 export interface AudioChunk {
@@ -52,6 +55,8 @@ export class AudioSource {
   #lastChunkAt: number | null = null;
   #energy: { at: number; sumSquares: number; count: number }[] = [];
   #lastError: string | null = null;
+  /** The first line of this run's errors was ffmpeg's own (not alsa-lib's). */
+  #runError: string | null = null;
 
   constructor(options: AudioSourceOptions) {
     this.#options = options;
@@ -62,6 +67,7 @@ export class AudioSource {
         this.#samples = 0;
         this.#offsets = [];
         this.#odd = null;
+        this.#runError = null;
         return options.argv?.() ?? audioCaptureArgv(options.input, { channels: this.#channels });
       },
       stdout: "piped",
@@ -190,7 +196,15 @@ export class AudioSource {
     // `hw:` devices take only their own channel count: try the other one next time.
     if (/channel count/i.test(line)) this.#channels = this.#channels === 1 ? 2 : 1;
     const message = line.replace(/^\[\w+ @ 0x[0-9a-f]+\] /, "").trim();
-    if (message) this.#lastError = `Cannot capture sound from ${this.#options.device}: ${message}`;
+    if (!message) return false;
+    // The first of ffmpeg's own lines says it best ("cannot open audio device hw:9,0 (No such
+    // file or directory)"); alsa-lib's ("ALSA lib confmisc.c:...") only when there is none.
+    const own = !message.startsWith("ALSA lib");
+    if (own && this.#runError !== null) return false;
+    if (own) this.#runError = message;
+    if (own || this.#lastError === null) {
+      this.#lastError = `Cannot capture sound from ${this.#options.device}: ${message}`;
+    }
     return false;
   }
 }
