@@ -63,6 +63,7 @@ Deno.test("DEFAULTS is frozen and matches the documented values", () => {
     segment: 60,
     timezone: "",
     output: "recordings",
+    overlay: "%Y-%m-%d %H:%M:%S",
     host: "0.0.0.0",
     port: 8080,
     record: true,

@@ -11,6 +11,9 @@ import { resolveSource, type SourceRequest, systemProbe } from "../../src/camera
 import { DEFAULT_OVERLAY } from "../../src/camera/overlay.ts";
 import { FrameHub } from "../../src/frames/frame_hub.ts";
 import { type SavedClip, SegmentRecorder } from "../../src/recorder/segment_recorder.ts";
+import { loadConfig, parseCommandLine } from "../../src/config/mod.ts";
+import { Dashcam } from "../../src/dashcam.ts";
+import { statusReport } from "../../src/server/app.ts";
 import { FAKE_BIN, run, waitFor } from "../_helpers.ts";
 
 /** Not the machine's zone: the burned-in time must be the one the camera is told. */
@@ -153,3 +156,53 @@ for (const { name, request, rows } of cases) {
     }
   });
 }
+
+/** The status of a recorder built from `args` on the fake Pi camera, the plugin there or not. */
+async function overlayStatus(args: string[], opencvPlugin: boolean) {
+  const dir = await Deno.makeTempDir({ prefix: "overlay_status_test_" });
+  try {
+    const config = await loadConfig(
+      parseCommandLine(["--source", "rpicam", "-f", join(dir, "clips"), ...args]),
+      { env: { XDG_CACHE_HOME: dir } },
+    );
+    const dashcam = await Dashcam.create(config, {
+      probe: {
+        ...systemProbe,
+        findExecutable: (name) => Promise.resolve(join(FAKE_BIN, name)),
+        rpicamOpencvPlugin: (program) =>
+          opencvPlugin ? systemProbe.rpicamOpencvPlugin(program) : Promise.resolve(undefined),
+        writeFile: (path, text) => Deno.writeTextFile(join(dir, "annotate_cv.json"), text),
+      },
+    });
+    return {
+      overlay: statusReport(dashcam.status(), [], Date.now()).overlay,
+      argv: dashcam.status().source.argv,
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("/api/status says whether the time is burned in, and why not", async () => {
+  const on = await overlayStatus([], true);
+  assert.deepEqual(on.overlay, {
+    active: true,
+    format: DEFAULT_OVERLAY,
+    method: "annotate_cv",
+    reason: null,
+  });
+  assert.ok(on.argv.includes("--post-process-file"));
+
+  // Raspberry Pi OS Lite: rpicam-vid without rpicam-apps-opencv-postprocess.
+  const lite = await overlayStatus([], false);
+  assert.equal(lite.overlay.active, false);
+  assert.match(lite.overlay.reason!, /install rpicam-apps-opencv-postprocess/);
+  assert.ok(!lite.argv.includes("--post-process-file"), "the camera records without it");
+
+  const off = await overlayStatus(["--overlay", ""], true);
+  assert.deepEqual(off.overlay, { active: false, format: "", method: null, reason: "off" });
+
+  const custom = await overlayStatus(["--overlay", "%d.%m.%Y %X"], true);
+  assert.equal(custom.overlay.format, "%d.%m.%Y %X");
+  await assert.rejects(overlayStatus(["--overlay", "%{pts}"], true), /overlay/i);
+});
