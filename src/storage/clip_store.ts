@@ -16,33 +16,25 @@
  * @module
  */
 import type { Stats } from "node:fs";
-import {
-  type FileHandle,
-  lstat,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  unlink,
-  writeFile,
-} from "node:fs/promises";
+import { lstat, mkdir, open, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { closeGpx, firstTrackPoint } from "../car/gpx.ts";
 import { probeVideo } from "../process/ffprobe.ts";
 import { runtime } from "../runtime/current.ts";
 import { SerialQueue } from "../serial_queue.ts";
+import { isNotFound } from "./_is_not_found.ts";
 import { parseClipName } from "./clip_name.ts";
 import { type DiskSpace, diskSpace } from "./disk_space.ts";
+import { OpenClipFile } from "./open_clip_file.ts";
+import { PendingLocks } from "./pending_locks.ts";
 import { planRetention, type RetentionLimits, type RetentionPlan } from "./retention_policy.ts";
-import { syncDirectory, writeFileAtomic } from "./write_file_atomic.ts";
+import { syncDirectory } from "./write_file_atomic.ts";
 
 /** Folder inside the output directory that holds locked clips. */
 export const LOCKED_DIR = "locked";
 /** Caches: thumbnails and ffprobe results (`probes.json`); safe to delete. */
 const THUMBS_DIR = ".thumbs";
 const PROBES_FILE = "probes.json";
-const PENDING_FILE = "pending.json";
 const TRACK_EXT = ".gpx";
 /** How much of a track is read for its first point: the header and a point fit in 1 KB. */
 const TRACK_HEAD_BYTES = 4096;
@@ -214,8 +206,8 @@ interface Probe {
 export class ClipStore {
   readonly #output: string;
   readonly #options: ClipStoreOptions;
-  /** Pending locks: seq → when the lock was asked (ms). */
-  #pending = new Map<number, number>();
+  /** Locks waiting for their clip to close; loaded by {@linkcode ClipStore.open}. */
+  #pending!: PendingLocks;
   /** Changes (lock, unlock, delete, retention, pending writes) run one at a time. */
   #exclusive = new SerialQueue();
   /** ffprobe results by file name, valid while the key (size, mtime) matches. */
@@ -244,7 +236,8 @@ export class ClipStore {
     if (!(await lstat(locked)).isDirectory()) {
       throw new Error(`Cannot use ${locked}: it is not a directory (a symlink?)`);
     }
-    await store.#exclusive.run(() => store.#load());
+    store.#pending = await PendingLocks.load(locked);
+    await store.#exclusive.run(() => store.#reconcile(store.#pending.seqs(), true));
     await store.#loadProbes();
     return store;
   }
@@ -387,7 +380,7 @@ export class ClipStore {
   unlock(id: string): Promise<void> {
     return this.#exclusive.run(async () => {
       const entry = await this.#find(id);
-      if (this.#pending.delete(entry.seq)) await this.#savePending();
+      if (this.#pending.delete(entry.seq)) await this.#pending.save();
       if (entry.dir === LOCKED_DIR) await this.#move(entry, "");
     });
   }
@@ -619,17 +612,14 @@ export class ClipStore {
         await this.#move(entry, LOCKED_DIR);
         results.push({ seq, id: entry.id, state: "locked" });
       } else if (entry || seq > newest) {
-        if (!this.#pending.has(seq)) {
-          this.#pending.set(seq, Date.now());
-          changed = true;
-        }
+        if (this.#pending.add(seq)) changed = true;
         results.push({ seq, id: entry?.id ?? null, state: "pending" });
       } else {
         results.push({ seq, id: null, state: "missing" });
       }
     }
     if (changed) {
-      await this.#savePending();
+      await this.#pending.save();
       // The recorder may have renamed a clip between our scan and the pending write, and
       // asked settled() before the lock was pending: check again.
       const settled = await this.#reconcile(seqs.filter((seq) => this.#pending.has(seq)));
@@ -650,7 +640,7 @@ export class ClipStore {
       const entry = pick(entries, seq);
       if (entry?.recording) continue;
       if (!entry) {
-        if (expire && Date.now() - this.#pending.get(seq)! > expiry) {
+        if (expire && Date.now() - this.#pending.askedAt(seq)! > expiry) {
           this.#pending.delete(seq);
           changed = true;
         }
@@ -661,53 +651,8 @@ export class ClipStore {
       done.add(seq);
       changed = true;
     }
-    if (changed) await this.#savePending();
+    if (changed) await this.#pending.save();
     return done;
-  }
-
-  async #load(): Promise<void> {
-    let text;
-    try {
-      text = await readFile(join(this.#output, LOCKED_DIR, PENDING_FILE), "utf8");
-    } catch (error) {
-      if (isNotFound(error)) return;
-      throw error;
-    }
-    try {
-      const json = JSON.parse(text);
-      for (const item of json.pending ?? []) {
-        if (Number.isSafeInteger(item?.seq) && item.seq >= 0) {
-          this.#pending.set(item.seq, Number(item.at) || Date.now());
-        }
-      }
-    } catch {
-      // Written atomically, so only a hand edit breaks it; losing pending locks beats not
-      // recording. The clips already in locked/ stay locked.
-    }
-    await this.#reconcile([...this.#pending.keys()], true);
-  }
-
-  /** Writes pending locks atomically (`writeFileAtomic`: fsync, rename, fsync the folder). */
-  async #savePending(): Promise<void> {
-    const dir = join(this.#output, LOCKED_DIR);
-    const path = join(dir, PENDING_FILE);
-    if (this.#pending.size === 0) {
-      await unlink(path).catch((error) => {
-        if (!isNotFound(error)) throw error;
-      });
-      await syncDirectory(dir);
-      return;
-    }
-    const pending = [...this.#pending].sort(([a], [b]) => a - b).map(([seq, at]) => ({ seq, at }));
-    const text = JSON.stringify(
-      {
-        about: "Clips to move into this folder when they finish recording",
-        pending,
-      },
-      null,
-      2,
-    ) + "\n";
-    await writeFileAtomic(path, text);
   }
 
   /** Moves a clip between the output folder and `locked/`, and fsyncs both folders. */
@@ -878,56 +823,4 @@ async function firstFrame(ffmpeg: string, path: string): Promise<Uint8Array> {
     stderr: "null",
   });
   return output.success ? output.stdout : new Uint8Array();
-}
-
-/** Whether `error` says the file is not there (ENOENT), on Deno and on Node. */
-function isNotFound(error: unknown): boolean {
-  return (error as { code?: unknown })?.code === "ENOENT";
-}
-
-/** How much a clip download reads at a time. */
-const READ_CHUNK_BYTES = 64 * 1024;
-
-/** A clip open for reading: its bytes from any offset as a Web stream, on both runtimes. */
-export class OpenClipFile {
-  readonly #handle: FileHandle;
-  #closed = false;
-
-  constructor(handle: FileHandle) {
-    this.#handle = handle;
-  }
-
-  /** Closes the file; again is fine. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    void this.#handle.close().catch(() => {});
-  }
-
-  /**
-   * The file's bytes from `start` to its end as it is then (a clip being written keeps
-   * growing); closes the file at the end, on an error, or when the reader cancels.
-   */
-  readable(start = 0): ReadableStream<Uint8Array> {
-    let position = start;
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        try {
-          const buffer = new Uint8Array(READ_CHUNK_BYTES);
-          const { bytesRead } = await this.#handle.read(buffer, 0, buffer.length, position);
-          if (bytesRead === 0) {
-            this.close();
-            controller.close();
-            return;
-          }
-          position += bytesRead;
-          controller.enqueue(buffer.subarray(0, bytesRead));
-        } catch (error) {
-          this.close();
-          controller.error(error);
-        }
-      },
-      cancel: () => this.close(),
-    });
-  }
 }
