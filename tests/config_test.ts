@@ -728,3 +728,12 @@ Deno.test("parseCommandLine still names the flag when the page would name the la
   assertParseError(["--segment", "99999"], /^Invalid --segment: expected a number from 1 to 3600/);
   assertParseError(["--preview-fps", "0"], /^Invalid --preview-fps: expected a number greater/);
 });
+
+Deno.test("parseCommandLine --no-overlay turns the timestamp off, the last of the two flags wins", () => {
+  assert.deepEqual(parseCommandLine(["--no-overlay"]).flags, { overlay: "" });
+  assert.deepEqual(parseCommandLine(["--overlay", "%F", "--no-overlay"]).flags, { overlay: "" });
+  assert.deepEqual(parseCommandLine(["--no-overlay", "--overlay", "%T"]).flags, { overlay: "%T" });
+  assert.deepEqual(parseCommandLine(["--overlay", ""]).flags, { overlay: "" });
+  assert.throws(() => parseCommandLine(["--overlay", "%{pts}"]), /Invalid --overlay/);
+  assert.throws(() => parseCommandLine(["--no-width"]), /--no-width/);
+});

@@ -36,10 +36,15 @@ const PARSE_OPTIONS: Options = {
   help: { type: "boolean", short: "h" },
 };
 
-/** `--no-record`, `--no-auth`: each switch's negation, declared for parseArgs. */
+/**
+ * `--no-record`, `--no-auth`: each switch's negation, and a string's that has an off value
+ * (`--no-overlay`), declared for parseArgs.
+ */
 const NEGATED_OPTIONS: Options = Object.fromEntries(
-  SETTING_KEYS.filter((key) => ROWS[key].type === "boolean")
-    .map((key) => [`no-${flagOf(key)}`, { type: "boolean" }]),
+  SETTING_KEYS.filter((key) => {
+    const row = ROWS[key];
+    return row.type === "boolean" || (row.type === "string" && row.off !== undefined);
+  }).map((key) => [`no-${flagOf(key)}`, { type: "boolean" }]),
 );
 
 /** The setting of a flag name (without dashes), if any. */
@@ -78,12 +83,16 @@ export function parseCommandLine(args: string[]): CommandLine {
     });
     values = { ...parsed } as typeof values;
     for (const token of tokens) {
-      if (token.kind !== "option" || typeof parsed[token.name] !== "boolean") continue;
+      if (token.kind !== "option") continue;
       if (token.name in NEGATED_OPTIONS) {
         delete values[token.name];
-        values[token.name.slice("no-".length)] = false;
-      } else {
+        const flag = token.name.slice("no-".length);
+        const row = ROWS[keyOf(flag)!];
+        values[flag] = row.type === "string" ? row.off : false;
+      } else if (typeof parsed[token.name] === "boolean") {
         values[token.name] = true;
+      } else if (`no-${token.name}` in NEGATED_OPTIONS) {
+        values[token.name] = token.value; // `--no-overlay --overlay X`: the last one wins
       }
     }
   } catch (error) {

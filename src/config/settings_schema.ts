@@ -116,6 +116,8 @@ export interface StringRow extends SettingRowBase {
   expected?: string;
   /** Whether the text is valid; a throw means no. Without it, any non-empty string is. */
   valid?: (text: string) => boolean;
+  /** The value `--no-FLAG` sets (`--no-overlay`: ""); without it there is no `--no-FLAG`. */
+  off?: string;
 }
 
 /** A switch: `--record` and `--no-record`. */
@@ -228,7 +230,8 @@ export const SETTINGS = {
     expected: 'a strftime format like "%Y-%m-%d %H:%M:%S" without braces, or empty for none',
     valid: (text) => overlayFormatProblem(text) === undefined,
     default: DEFAULT_OVERLAY,
-    help: 'date and time burned into the footage, a strftime format; "" for none',
+    help: 'date and time burned into the footage, a strftime format; "" or --no-overlay for none',
+    off: "",
     // rpicam-vid's annotate_cv or ffmpeg's drawtext draw it: both start with the camera.
     restarts: "camera",
     page: {
