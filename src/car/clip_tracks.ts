@@ -138,12 +138,13 @@ export class ClipTracks {
    * the next start.
    */
   clipSaved(seq: number): Promise<void> {
-    this.#finished.add(seq);
-    for (const old of this.#finished) if (old < seq - 100) this.#finished.delete(old);
     return this.#serial(async () => {
+      // Its points buffered until now are its own: written first, then no more.
       await this.#drain();
+      this.#finished.add(seq);
+      for (const old of this.#finished) if (old < seq - 100) this.#finished.delete(old);
       try {
-        if (this.#open?.seq === seq) await this.#closeOpen();
+        if (this.#open?.seq === seq) await this.#closeOpen(true);
         await this.#finish(seq);
       } catch (error) {
         this.#lastError = `Cannot save the GPS track of clip ${seq}: ${messageOf(error)}`;
@@ -200,7 +201,8 @@ export class ClipTracks {
   stop(): Promise<void> {
     return this.#serial(async () => {
       await this.#drain();
-      if (this.#open) await this.#closeOpen().catch(() => {});
+      // Left open: the clip's save (or the next start) closes it.
+      if (this.#open) await this.#closeOpen(false).catch(() => {});
     });
   }
 
@@ -237,7 +239,8 @@ export class ClipTracks {
   /** The open track of clip `seq`, opening (and for a new clip, starting) it. */
   async #trackFor(seq: number): Promise<OpenTrack> {
     if (this.#open?.seq === seq) return this.#open;
-    if (this.#open) await this.#closeOpen();
+    // The clip before is closed by its save; points may still come for it (a seq reused).
+    if (this.#open) await this.#closeOpen(false);
     const path = join(this.#options.output, recordingTrackName(seq));
     const first = !this.#started.has(seq);
     const handle = await open(path, first ? "w" : "a");
@@ -250,13 +253,15 @@ export class ClipTracks {
     return this.#open;
   }
 
-  /** Appends the closing tags to the open track and closes it. */
-  async #closeOpen(): Promise<void> {
+  /** Closes the open track's file, with the closing tags when the track is complete. */
+  async #closeOpen(complete: boolean): Promise<void> {
     const open = this.#open!;
     this.#open = null;
     try {
-      await open.handle.write(GPX_FOOTER);
-      await open.handle.datasync();
+      if (complete) {
+        await open.handle.write(GPX_FOOTER);
+        await open.handle.datasync();
+      }
     } finally {
       await open.handle.close();
     }

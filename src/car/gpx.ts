@@ -50,7 +50,8 @@ export function closeGpx(text: string, name: string): string | null {
   if (open < 0) return null;
   const points = text.slice(open + "<trkseg>\n".length);
   const end = points.lastIndexOf("</trkpt>\n");
-  const kept = end < 0 ? "" : points.slice(0, end + "</trkpt>\n".length);
+  // Closing tags in the middle: the track went on after a close (a clip number reused).
+  const kept = end < 0 ? "" : points.slice(0, end + "</trkpt>\n".length).replaceAll(GPX_FOOTER, "");
   // Rebuilt from our own header, so a header damaged by a bad sector cannot stay.
   return gpxHeader(name) + kept + GPX_FOOTER;
 }
