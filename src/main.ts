@@ -20,7 +20,7 @@ import { PiHealthReader, piHealthReport } from "./health/pi_health.ts";
 import { createApp } from "./server/app.ts";
 import { type Credentials, resolveCredentials } from "./server/auth.ts";
 import { listen, type Listening, type ListenOptions, reachableUrls } from "./server/listen.ts";
-import type { MjpegStreams } from "./server/mjpeg_streams.ts";
+import type { MjpegStreams } from "./live/mjpeg_streams.ts";
 import type { Hono } from "@hono/hono";
 import { LivenessCheck } from "./systemd/liveness_check.ts";
 import { SystemdNotifier } from "./systemd/systemd_notifier.ts";

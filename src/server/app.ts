@@ -18,7 +18,7 @@ import type {
 import { type Credentials, knownHostOnly, requireCredentials, sameOriginOnly } from "./auth.ts";
 import { clipsRoutes } from "./clips_routes.ts";
 import { EMBEDDED_WEB } from "./embedded_web.ts";
-import { LiveFrames } from "./live_frames.ts";
+import { LiveFrames } from "../live/live_frames.ts";
 import type { ListenStatus } from "./listen.ts";
 import { redactAll } from "./redact_secrets.ts";
 import { settingsRoutes } from "./settings_routes.ts";

@@ -1,7 +1,7 @@
 import type { Hono } from "@hono/hono";
 import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
-import type { MjpegStreams } from "./mjpeg_streams.ts";
+import type { MjpegStreams } from "../live/mjpeg_streams.ts";
 import { messageOf } from "../errors.ts";
 
 /** Options for {@linkcode listen}. */

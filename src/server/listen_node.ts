@@ -16,7 +16,7 @@ import type { Hono } from "@hono/hono";
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { createAdaptorServer } from "../runtime/_hono_node_server.ts";
-import type { MjpegStreams } from "./mjpeg_streams.ts";
+import type { MjpegStreams } from "../live/mjpeg_streams.ts";
 import { type Listening, type ListenOptions, type ListenStatus, openFilesLimit } from "./listen.ts";
 import { messageOf } from "../errors.ts";
 

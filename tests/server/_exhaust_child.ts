@@ -4,7 +4,7 @@
  */
 import { Hono } from "@hono/hono";
 import { listen } from "../../src/server/listen.ts";
-import type { MjpegStreams } from "../../src/server/mjpeg_streams.ts";
+import type { MjpegStreams } from "../../src/live/mjpeg_streams.ts";
 
 const app = new Hono().get("/", (c) => c.json({ ok: true }));
 const server = listen(app, { closeAll: async () => {} } as unknown as MjpegStreams, {

@@ -10,7 +10,7 @@ import { connect, type Socket } from "node:net";
 import process from "node:process";
 import { setRuntime } from "../../src/runtime/current.ts";
 import { nodeRuntime } from "../../src/runtime/node.ts";
-import type { MjpegStreams } from "../../src/server/mjpeg_streams.ts";
+import type { MjpegStreams } from "../../src/live/mjpeg_streams.ts";
 import type { Listening, ListenOptions } from "../../src/server/listen.ts";
 import { listenNode } from "../../src/server/listen_node.ts";
 

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { parseClipName } from "../../src/storage/clip_name.ts";
 import { listen } from "../../src/server/listen.ts";
-import type { MjpegStreams } from "../../src/server/mjpeg_streams.ts";
+import type { MjpegStreams } from "../../src/live/mjpeg_streams.ts";
 import { waitFor } from "../_helpers.ts";
 
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;

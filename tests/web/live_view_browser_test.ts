@@ -4,7 +4,7 @@ import { testPatternArgv } from "../../src/camera/argv.ts";
 import { Camera } from "../../src/camera/camera.ts";
 import { FrameHub } from "../../src/frames/frame_hub.ts";
 import { listen } from "../../src/server/listen.ts";
-import { MjpegStreams } from "../../src/server/mjpeg_streams.ts";
+import { MjpegStreams } from "../../src/live/mjpeg_streams.ts";
 import { launchBrowser } from "../_browser.ts";
 import { waitFor } from "../_helpers.ts";
 

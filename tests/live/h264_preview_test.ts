@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { h264Defaults, rpicamArgv, testPatternArgv } from "../../src/camera/argv.ts";
 import { Camera } from "../../src/camera/camera.ts";
-import { H264Preview } from "../../src/camera/h264_preview.ts";
+import { H264Preview } from "../../src/live/h264_preview.ts";
 import { FrameHub } from "../../src/frames/frame_hub.ts";
 import type { Frame } from "../../src/frames/frame.ts";
 import { FAKE_BIN, run, waitFor } from "../_helpers.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { FrameHub } from "../../src/frames/frame_hub.ts";
 import type { Frame } from "../../src/frames/frame.ts";
-import { LiveFrames } from "../../src/server/live_frames.ts";
+import { LiveFrames } from "../../src/live/live_frames.ts";
 import { makeJpegs, waitFor } from "../_helpers.ts";
 
 const jpegs = await makeJpegs(3);

@@ -4,7 +4,7 @@ import { FrameHub } from "../../src/frames/frame_hub.ts";
 import type { Frame } from "../../src/frames/frame.ts";
 import { requireCredentials } from "../../src/server/auth.ts";
 import { listen } from "../../src/server/listen.ts";
-import { MjpegStreams } from "../../src/server/mjpeg_streams.ts";
+import { MjpegStreams } from "../../src/live/mjpeg_streams.ts";
 import { makeJpegs, run, waitFor } from "../_helpers.ts";
 
 const jpegs = await makeJpegs(5, { width: 640, height: 480 });

@@ -13,7 +13,7 @@ import {
   type DecoderSystem,
   type PreviewDecoder,
   probeDecoderSystem,
-} from "./preview_decoder.ts";
+} from "../camera/preview_decoder.ts";
 
 /** Options for {@linkcode H264Preview}. */
 export interface H264PreviewOptions {
