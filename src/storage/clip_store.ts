@@ -16,14 +16,15 @@
  * @module
  */
 import type { Stats } from "node:fs";
-import { lstat, mkdir, open, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { lstat, mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { closeGpx, firstTrackPoint } from "../car/gpx.ts";
-import { probeVideo } from "../process/ffprobe.ts";
-import { runtime } from "../runtime/current.ts";
 import { SerialQueue } from "../serial_queue.ts";
+import { TaskLimit } from "../task_limit.ts";
 import { isNotFound } from "./_is_not_found.ts";
 import { parseClipName } from "./clip_name.ts";
+import { ClipProbes } from "./clip_probes.ts";
+import { ClipThumbnails } from "./clip_thumbnails.ts";
 import { type DiskSpace, diskSpace } from "./disk_space.ts";
 import { OpenClipFile } from "./open_clip_file.ts";
 import { PendingLocks } from "./pending_locks.ts";
@@ -34,7 +35,6 @@ import { syncDirectory } from "./write_file_atomic.ts";
 export const LOCKED_DIR = "locked";
 /** Caches: thumbnails and ffprobe results (`probes.json`); safe to delete. */
 const THUMBS_DIR = ".thumbs";
-const PROBES_FILE = "probes.json";
 const TRACK_EXT = ".gpx";
 /** How much of a track is read for its first point: the header and a point fit in 1 KB. */
 const TRACK_HEAD_BYTES = 4096;
@@ -179,13 +179,6 @@ interface Entry {
   track?: string;
 }
 
-interface Probe {
-  duration: number | null;
-  codec: string | null;
-  width: number | null;
-  height: number | null;
-}
-
 /**
  * The clips in an output directory. Open it with {@linkcode ClipStore.open}; every change
  * (lock, unlock, delete, retention) runs one at a time, and every move is fsync'ed so a
@@ -210,18 +203,22 @@ export class ClipStore {
   #pending!: PendingLocks;
   /** Changes (lock, unlock, delete, retention, pending writes) run one at a time. */
   #exclusive = new SerialQueue();
-  /** ffprobe results by file name, valid while the key (size, mtime) matches. */
-  #probes = new Map<string, { key: string; probe: Promise<Probe> }>();
-  #probesChanged = false;
-  #thumbnails = new Map<string, Promise<Uint8Array>>();
+  /** ffprobe results of closed clips; loaded by {@linkcode ClipStore.open}. */
+  #probes!: ClipProbes;
+  readonly #thumbnails: ClipThumbnails;
   /** First points of closed clips' tracks, by track name: they never change. */
   #trackStarts = new Map<string, { lat: number; lon: number } | null>();
-  #running = 0;
-  #waiting: (() => void)[] = [];
+  /** ffmpeg and ffprobe runs share this. */
+  readonly #limit: TaskLimit;
 
   private constructor(output: string, options: ClipStoreOptions) {
     this.#output = output;
     this.#options = options;
+    this.#limit = new TaskLimit(options.concurrency ?? 2);
+    this.#thumbnails = new ClipThumbnails(join(output, THUMBS_DIR), {
+      ffmpeg: options.ffmpeg,
+      limit: this.#limit,
+    });
   }
 
   /**
@@ -238,7 +235,10 @@ export class ClipStore {
     }
     store.#pending = await PendingLocks.load(locked);
     await store.#exclusive.run(() => store.#reconcile(store.#pending.seqs(), true));
-    await store.#loadProbes();
+    store.#probes = await ClipProbes.load(join(output, THUMBS_DIR), {
+      ffprobe: options.ffprobe,
+      limit: store.#limit,
+    });
     return store;
   }
 
@@ -281,17 +281,11 @@ export class ClipStore {
         return { ...base, start, duration, codec: null, width: null, height: null };
       }
       seen.add(entry.name);
-      const probe = await this.#probe(entry.name, path, info);
+      const probe = await this.#probes.probe(entry.name, path, info);
       return { ...base, start: entry.start!, ...probe };
     }));
-    // Forget clips that are gone, so the cache stays as small as the card.
-    for (const name of this.#probes.keys()) {
-      if (!seen.has(name)) {
-        this.#probes.delete(name);
-        this.#probesChanged = true;
-      }
-    }
-    if (this.#probesChanged) await this.#saveProbes();
+    this.#probes.keepOnly(seen);
+    await this.#probes.save();
     return clips.filter((clip): clip is ClipInfo => clip !== null)
       .sort((a, b) => b.seq - a.seq || (a.id < b.id ? 1 : -1));
   }
@@ -409,21 +403,11 @@ export class ClipStore {
    */
   async thumbnail(id: string): Promise<Uint8Array> {
     const entry = await this.#find(id);
-    const cache = join(this.#output, THUMBS_DIR, `${entry.id}.jpg`);
-    if (!entry.recording) {
-      try {
-        return new Uint8Array(await readFile(cache));
-      } catch {
-        // not made yet
-      }
-    }
-    let making = this.#thumbnails.get(entry.id);
-    if (!making) {
-      making = this.#makeThumbnail(entry, entry.recording ? null : cache)
-        .finally(() => this.#thumbnails.delete(entry.id));
-      this.#thumbnails.set(entry.id, making);
-    }
-    return await making;
+    const { recording } = entry;
+    const jpeg = await this.#thumbnails.get({ id: entry.id, path: this.#path(entry), recording });
+    if (jpeg) return jpeg;
+    if (recording) throw new ClipBusyError(entry.id, `Clip has no frame yet: ${entry.id}`);
+    throw new Error(`Cannot make a thumbnail of ${entry.name}: ffmpeg gave no image`);
   }
 
   /**
@@ -678,97 +662,8 @@ export class ClipStore {
       await unlink(join(this.#output, entry.track)).catch(() => {});
       this.#trackStarts.delete(trackName(entry));
     }
-    if (this.#probes.delete(entry.name)) this.#probesChanged = true;
-    await unlink(join(this.#output, THUMBS_DIR, `${entry.id}.jpg`)).catch(() => {});
-  }
-
-  #probe(name: string, path: string, info: Stats): Promise<Probe> {
-    const key = `${info.size}:${info.mtime.getTime()}`;
-    const cached = this.#probes.get(name);
-    if (cached?.key === key) return cached.probe;
-    // Cached as a promise, so two listings at once probe a clip once.
-    const probe = this.#limit(() => probeFile(this.#options.ffprobe ?? "ffprobe", path))
-      .catch(() => {
-        // ffprobe missing or killed: report unknowns now, try again next time.
-        if (this.#probes.get(name)?.probe === probe) this.#probes.delete(name);
-        return { duration: null, codec: null, width: null, height: null };
-      });
-    this.#probes.set(name, { key, probe });
-    this.#probesChanged = true;
-    return probe;
-  }
-
-  async #loadProbes(): Promise<void> {
-    try {
-      const json = JSON.parse(
-        await readFile(join(this.#output, THUMBS_DIR, PROBES_FILE), "utf8"),
-      );
-      for (const [name, item] of Object.entries(json.clips ?? {})) {
-        const { key, duration, codec, width, height } = item as Record<string, unknown>;
-        if (typeof key !== "string" || !parseClipName(name)) continue;
-        const probe: Probe = {
-          duration: typeof duration === "number" ? duration : null,
-          codec: typeof codec === "string" ? codec : null,
-          width: typeof width === "number" ? width : null,
-          height: typeof height === "number" ? height : null,
-        };
-        this.#probes.set(name, { key, probe: Promise.resolve(probe) });
-      }
-    } catch {
-      // No cache yet, or a broken one: probe again.
-    }
-  }
-
-  /** Writes the probe cache (temp file + rename; a cache, so no fsync). */
-  async #saveProbes(): Promise<void> {
-    this.#probesChanged = false;
-    const clips: Record<string, Probe & { key: string }> = {};
-    for (const [name, { key, probe }] of this.#probes) clips[name] = { key, ...await probe };
-    const dir = join(this.#output, THUMBS_DIR);
-    const temp = join(dir, `.${PROBES_FILE}.${crypto.randomUUID()}.tmp`);
-    try {
-      await mkdir(dir, { recursive: true });
-      await writeFile(temp, JSON.stringify({ clips }));
-      await rename(temp, join(dir, PROBES_FILE));
-    } catch {
-      // A full disk only means probing again after a restart.
-      await unlink(temp).catch(() => {});
-    }
-  }
-
-  async #makeThumbnail(entry: Entry, cache: string | null): Promise<Uint8Array> {
-    const jpeg = await this.#limit(() =>
-      firstFrame(this.#options.ffmpeg ?? "ffmpeg", this.#path(entry))
-    );
-    if (jpeg.length < 4 || jpeg[0] !== 0xff || jpeg[1] !== 0xd8) {
-      if (entry.recording) {
-        throw new ClipBusyError(entry.id, `Clip has no frame yet: ${entry.id}`);
-      }
-      throw new Error(`Cannot make a thumbnail of ${entry.name}: ffmpeg gave no image`);
-    }
-    if (cache) {
-      // A cache: no fsync, and a full disk only means making it again next time.
-      const temp = `${cache}.${crypto.randomUUID()}.tmp`;
-      await mkdir(join(this.#output, THUMBS_DIR), { recursive: true })
-        .then(() => writeFile(temp, jpeg))
-        .then(() => rename(temp, cache))
-        .catch(() => unlink(temp).catch(() => {}));
-    }
-    return jpeg;
-  }
-
-  /** Runs at most `concurrency` ffmpeg/ffprobe at once. */
-  async #limit<T>(task: () => Promise<T>): Promise<T> {
-    while (this.#running >= (this.#options.concurrency ?? 2)) {
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    }
-    this.#running++;
-    try {
-      return await task();
-    } finally {
-      this.#running--;
-      this.#waiting.shift()?.();
-    }
+    this.#probes.forget(entry.name);
+    await this.#thumbnails.remove(entry.id);
   }
 }
 
@@ -781,46 +676,4 @@ function trackName(entry: Entry): string {
 function pick(entries: Entry[], seq: number): Entry | undefined {
   const matches = entries.filter((entry) => entry.seq === seq);
   return matches.find((entry) => !entry.recording) ?? matches[0];
-}
-
-async function probeFile(ffprobe: string, path: string): Promise<Probe> {
-  const entries = "stream=codec_name,width,height:format=duration";
-  const { stream, format } = await probeVideo(path, { entries, ffprobe }) ??
-    { stream: {}, format: {} };
-  const duration = Number(format.duration);
-  return {
-    duration: Number.isFinite(duration) ? Math.round(duration * 1000) / 1000 : null,
-    codec: typeof stream.codec_name === "string" ? stream.codec_name : null,
-    width: Number.isSafeInteger(stream.width) ? stream.width as number : null,
-    height: Number.isSafeInteger(stream.height) ? stream.height as number : null,
-  };
-}
-
-/** Decodes only the first frame, scaled down: cheap even on a Pi. */
-async function firstFrame(ffmpeg: string, path: string): Promise<Uint8Array> {
-  const output = await runtime().output(ffmpeg, {
-    args: [
-      "-nostdin",
-      "-hide_banner",
-      "-v",
-      "error",
-      "-i",
-      path,
-      "-map",
-      "0:v:0",
-      "-frames:v",
-      "1",
-      "-vf",
-      "scale=320:-2",
-      "-q:v",
-      "5",
-      "-f",
-      "image2",
-      "-",
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-  });
-  return output.success ? output.stdout : new Uint8Array();
 }
