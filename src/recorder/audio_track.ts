@@ -51,6 +51,10 @@ export class AudioTrack {
   #blocks: AudioBlock[] = [];
   /** Samples that may be repeated or dropped now, to follow a drifting sound card. */
   #allowance = 0;
+  /** Timeline minus capture time at the last frame. */
+  #map: number | null = null;
+  /** The next chunk goes exactly where its time says: the first, or the first after a jump. */
+  #snap = true;
 
   constructor(options: AudioTrackOptions = {}) {
     this.#maxLagMs = options.maxLagMs ?? 500;
@@ -71,6 +75,9 @@ export class AudioTrack {
    */
   advance(capture: number, timeline: number): AudioBlock[] {
     const map = timeline - capture;
+    // A gap cut out or a clock jump moved the map (more than its rounding to 1 ms).
+    if (this.#map !== null && Math.abs(map - this.#map) > 2) this.#snap = true;
+    this.#map = map;
     let position = this.#position ??= timeline;
     while (this.#queue.length > 0) {
       let chunk = this.#queue[0];
@@ -78,14 +85,16 @@ export class AudioTrack {
       if (gap > timeline - position) break; // after the newest frame: wait for the next
       this.#queue.shift();
       this.#queued -= chunk.samples.length;
-      if (gap < -SNAP_MS) {
+      const snap = this.#snap ? 0 : SNAP_MS;
+      if (gap < -snap) {
         // Laid already (silence stood in, or a gap was cut): keep only what comes after.
         const skip = Math.round(-gap / MS_PER_SAMPLE);
         if (skip >= chunk.samples.length) continue;
         chunk = { time: chunk.time + skip * MS_PER_SAMPLE, samples: chunk.samples.subarray(skip) };
         gap = 0;
       }
-      if (gap > SNAP_MS) {
+      this.#snap = false;
+      if (gap > snap) {
         position = this.#silence(position, gap);
         gap = 0;
       }
