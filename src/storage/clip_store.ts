@@ -16,9 +16,8 @@
  * @module
  */
 import type { Stats } from "node:fs";
-import { lstat, mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { lstat, mkdir, open, readdir, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { closeGpx, firstTrackPoint } from "../car/gpx.ts";
 import { SerialQueue } from "../serial_queue.ts";
 import { TaskLimit } from "../task_limit.ts";
 import { isNotFound } from "./_is_not_found.ts";
@@ -29,15 +28,13 @@ import { type DiskSpace, diskSpace } from "./disk_space.ts";
 import { OpenClipFile } from "./open_clip_file.ts";
 import { PendingLocks } from "./pending_locks.ts";
 import { planRetention, type RetentionLimits, type RetentionPlan } from "./retention_policy.ts";
+import { TRACK_EXT, trackName, TrackSidecars } from "./track_sidecars.ts";
 import { syncDirectory } from "./write_file_atomic.ts";
 
 /** Folder inside the output directory that holds locked clips. */
 export const LOCKED_DIR = "locked";
 /** Caches: thumbnails and ffprobe results (`probes.json`); safe to delete. */
 const THUMBS_DIR = ".thumbs";
-const TRACK_EXT = ".gpx";
-/** How much of a track is read for its first point: the header and a point fit in 1 KB. */
-const TRACK_HEAD_BYTES = 4096;
 /**
  * A clip id: `000042_20261130-111627+0100` for a closed clip (`000042_20261130-111627` from
  * before names carried their UTC offset), `000043` for the one being written.
@@ -206,8 +203,7 @@ export class ClipStore {
   /** ffprobe results of closed clips; loaded by {@linkcode ClipStore.open}. */
   #probes!: ClipProbes;
   readonly #thumbnails: ClipThumbnails;
-  /** First points of closed clips' tracks, by track name: they never change. */
-  #trackStarts = new Map<string, { lat: number; lon: number } | null>();
+  readonly #tracks: TrackSidecars;
   /** ffmpeg and ffprobe runs share this. */
   readonly #limit: TaskLimit;
 
@@ -215,6 +211,7 @@ export class ClipStore {
     this.#output = output;
     this.#options = options;
     this.#limit = new TaskLimit(options.concurrency ?? 2);
+    this.#tracks = new TrackSidecars(output);
     this.#thumbnails = new ClipThumbnails(join(output, THUMBS_DIR), {
       ffmpeg: options.ffmpeg,
       limit: this.#limit,
@@ -426,7 +423,7 @@ export class ClipStore {
         return;
       }
       const dir = join(this.#output, entry.dir);
-      await rename(path, join(dir, trackName(entry)));
+      await rename(path, join(dir, trackName(entry.name)));
       await syncDirectory(dir);
     });
   }
@@ -442,40 +439,16 @@ export class ClipStore {
   async readTrack(id: string): Promise<{ name: string; text: string }> {
     const entry = await this.#find(id);
     if (!entry.track) throw new TrackNotFoundError(id);
-    let text;
-    try {
-      text = await readFile(join(this.#output, entry.track), "utf8");
-    } catch (error) {
-      if (isNotFound(error)) throw new TrackNotFoundError(id);
-      throw error;
-    }
-    const closed = closeGpx(text, entry.id);
-    if (closed === null) throw new TrackNotFoundError(id);
-    return { name: trackName(entry), text: closed };
+    const text = await this.#tracks.read(entry.track, entry.id);
+    if (text === null) throw new TrackNotFoundError(id);
+    return { name: trackName(entry.name), text };
   }
 
   /** The clip's track and where it started, for {@linkcode list}. */
   async #trackInfo(entry: Entry): Promise<Pick<ClipInfo, "track" | "startPosition">> {
     if (!entry.track) return {};
-    const name = trackName(entry);
-    let start = entry.recording ? undefined : this.#trackStarts.get(name);
-    if (start === undefined) {
-      start = null;
-      try {
-        const file = await open(join(this.#output, entry.track), "r");
-        try {
-          const buffer = new Uint8Array(TRACK_HEAD_BYTES);
-          const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
-          start = firstTrackPoint(new TextDecoder().decode(buffer.subarray(0, bytesRead)));
-        } finally {
-          await file.close();
-        }
-      } catch {
-        return {}; // gone since the scan
-      }
-      // The open clip's track gets its first point later; a closed one's is final.
-      if (!entry.recording) this.#trackStarts.set(name, start);
-    }
+    const start = await this.#tracks.start(entry.track, { final: !entry.recording });
+    if (start === undefined) return {};
     return start ? { track: entry.track, startPosition: start } : { track: entry.track };
   }
 
@@ -568,7 +541,7 @@ export class ClipStore {
       }
     }
     for (const entry of entries.values()) {
-      const name = trackName(entry);
+      const name = trackName(entry.name);
       const dirs = tracks.get(name);
       if (!dirs) continue;
       // Beside the clip, else in the other folder (a power cut between the clip's move and
@@ -645,7 +618,7 @@ export class ClipStore {
     await rename(from, join(this.#output, to, entry.name));
     if (entry.track) {
       // Its GPS track goes with it; one gone meanwhile is no reason to fail the move.
-      await rename(join(this.#output, entry.track), join(this.#output, to, trackName(entry)))
+      await rename(join(this.#output, entry.track), join(this.#output, to, trackName(entry.name)))
         .catch((error) => {
           if (!isNotFound(error)) throw error;
         });
@@ -660,16 +633,11 @@ export class ClipStore {
     });
     if (entry.track) {
       await unlink(join(this.#output, entry.track)).catch(() => {});
-      this.#trackStarts.delete(trackName(entry));
+      this.#tracks.forget(entry.track);
     }
     this.#probes.forget(entry.name);
     await this.#thumbnails.remove(entry.id);
   }
-}
-
-/** A clip's GPS track file name: its own with `.gpx` (`000042_….gpx`, `000043.recording.gpx`). */
-function trackName(entry: Entry): string {
-  return entry.name.slice(0, entry.name.lastIndexOf(".")) + TRACK_EXT;
 }
 
 /** The entry for `seq`, preferring a closed clip over an open one. */
