@@ -22,14 +22,14 @@ import { SerialQueue } from "../serial_queue.ts";
 import { TaskLimit } from "../task_limit.ts";
 import { isNotFound } from "./_is_not_found.ts";
 import { parseClipName } from "./clip_name.ts";
-import { ClipProbes } from "./clip_probes.ts";
+import { ClipProbes, PROBES_FILE } from "./clip_probes.ts";
 import { ClipThumbnails } from "./clip_thumbnails.ts";
 import { type DiskSpace, diskSpace } from "./disk_space.ts";
 import { OpenClipFile } from "./open_clip_file.ts";
-import { PendingLocks } from "./pending_locks.ts";
+import { PENDING_FILE, PendingLocks } from "./pending_locks.ts";
 import { planRetention, type RetentionLimits, type RetentionPlan } from "./retention_policy.ts";
 import { TRACK_EXT, trackName, TrackSidecars } from "./track_sidecars.ts";
-import { syncDirectory } from "./write_file_atomic.ts";
+import { removeTemporaries, syncDirectory } from "./write_file_atomic.ts";
 
 /** Folder inside the output directory that holds locked clips. */
 export const LOCKED_DIR = "locked";
@@ -230,6 +230,13 @@ export class ClipStore {
     if (!(await lstat(locked)).isDirectory()) {
       throw new Error(`Cannot use ${locked}: it is not a directory (a symlink?)`);
     }
+    // What a crash cut off mid-write (the old file, or none, is whole beside it). Left
+    // where it cannot be removed (a read-only card): that is no reason not to list clips.
+    await removeTemporaries(locked, (name) => name === PENDING_FILE).catch(() => {});
+    await removeTemporaries(
+      join(output, THUMBS_DIR),
+      (name) => name === PROBES_FILE || name.endsWith(".jpg"),
+    ).catch(() => {});
     store.#pending = await PendingLocks.load(locked);
     await store.#exclusive.run(() => store.#reconcile(store.#pending.seqs(), true));
     store.#probes = await ClipProbes.load(join(output, THUMBS_DIR), {

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { isNotFound } from "./_is_not_found.ts";
 import { syncDirectory, writeFileAtomic } from "./write_file_atomic.ts";
 
-const PENDING_FILE = "pending.json";
+/** The file, in `locked/`. */
+export const PENDING_FILE = "pending.json";
 
 /**
  * Pending locks: clip seq → when the lock was asked (ms since the epoch). Changes are kept in

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { open, rename, unlink } from "node:fs/promises";
+import { open, readdir, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 /** Options for {@linkcode writeFileAtomic}. */
@@ -60,4 +60,45 @@ export async function syncDirectory(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** {@linkcode writeFileAtomic}'s temporary file name: `.<name>.<uuid>.tmp`. */
+const TEMPORARY = /^\.(.+)\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/;
+
+/**
+ * Removes the temporary files {@linkcode writeFileAtomic} left in `dir` when a crash or power
+ * cut stopped it mid-write, for the files whose name `target` accepts (all by default).
+ * Call it when nothing is writing those files (at start). Returns the names removed; a
+ * missing `dir` has none.
+ *
+ * @example
+ * ```ts
+ * import { removeTemporaries } from "./write_file_atomic.ts";
+ *
+ * await removeTemporaries("/var/lib/videorecorder", (name) => name === "state.json");
+ * ```
+ */
+export async function removeTemporaries(
+  dir: string,
+  target: (name: string) => boolean = () => true,
+): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    if ((error as { code?: unknown })?.code === "ENOENT") return [];
+    throw error;
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const match = TEMPORARY.exec(name);
+    if (!match || !target(match[1])) continue;
+    try {
+      await unlink(join(dir, name));
+      removed.push(name);
+    } catch (error) {
+      if ((error as { code?: unknown })?.code !== "ENOENT") throw error;
+    }
+  }
+  return removed;
 }

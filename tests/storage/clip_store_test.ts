@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import {
   ClipBusyError,
   ClipLockedError,
@@ -180,6 +180,36 @@ Deno.test("ClipStore locks the clip being written when it closes, even after a r
   assert.deepEqual(await filesIn(join(dir.path, "locked")), [`${B}.mkv`]);
   const clips = await reopened.list();
   assert.deepEqual(clips.map((clip) => [clip.id, clip.locked]), [[B, true], [A, false]]);
+});
+
+Deno.test("ClipStore.open removes the temporaries a crash left mid-write, and nothing else", async () => {
+  await using dir = await tempOutput("clip_store_test_");
+  await writeClips(dir.path, `${A}.mkv`, "000002.recording.mkv");
+  const store = await ClipStore.open(dir.path);
+  await store.lock("000002");
+  await store.list(); // writes .thumbs/probes.json
+  await store.thumbnail(A);
+  // What a power cut leaves when it stops writeFileAtomic (or a cache write) half-way: the
+  // whole old file beside a hidden, cut-off `.<name>.<uuid>.tmp`.
+  const locked = join(dir.path, "locked");
+  const thumbs = join(dir.path, ".thumbs");
+  const uuid = () => crypto.randomUUID();
+  const stale = [
+    join(locked, `.pending.json.${uuid()}.tmp`),
+    join(thumbs, `.probes.json.${uuid()}.tmp`),
+    join(thumbs, `.${A}.jpg.${uuid()}.tmp`),
+  ];
+  for (const path of stale) await Deno.writeTextFile(path, '{"pending": [{"se');
+  // Not ours: a user's files, even ones named alike.
+  const foreign = [join(locked, `.notes.txt.${uuid()}.tmp`), join(dir.path, `.x.${uuid()}.tmp`)];
+  for (const path of foreign) await Deno.writeTextFile(path, "keep");
+
+  const reopened = await ClipStore.open(dir.path);
+  assert.deepEqual(await filesIn(locked), [basename(foreign[0]), "pending.json"]);
+  assert.deepEqual(await filesIn(thumbs), [`${A}.jpg`, "probes.json"]);
+  assert.ok(await filesIn(dir.path).then((names) => names.includes(basename(foreign[1]))));
+  assert.equal(reopened.destinationFor(2), "locked");
+  assert.equal((await reopened.list()).find((clip) => clip.id === A)?.codec, "mjpeg");
 });
 
 Deno.test("ClipStore.settled moves a clip the recorder renamed beside the others", async () => {

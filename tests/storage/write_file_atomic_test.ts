@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { writeFileAtomic } from "../../src/storage/write_file_atomic.ts";
+import { removeTemporaries, writeFileAtomic } from "../../src/storage/write_file_atomic.ts";
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "write_file_atomic_test_" });
@@ -61,5 +61,24 @@ Deno.test("writeFileAtomic rejects a missing directory and leaves nothing behind
       (error: unknown) => (error as { code?: string }).code === "ENOENT",
     );
     assert.deepEqual(await names(dir), []);
+  });
+});
+
+Deno.test("removeTemporaries removes only writeFileAtomic's temporaries of the files asked", async () => {
+  await withTempDir(async (dir) => {
+    const uuid = () => crypto.randomUUID();
+    const stale = [`.state.json.${uuid()}.tmp`, `.state.json.${uuid()}.tmp`];
+    const kept = [
+      "state.json",
+      `.other.json.${uuid()}.tmp`, // another file's: not asked
+      "state.json.tmp", // not the pattern
+      `.state.json.${uuid()}.tmp.bak`,
+      `.state.json.not-a-uuid.tmp`,
+    ];
+    for (const name of [...stale, ...kept]) await Deno.writeTextFile(join(dir, name), "x");
+    const removed = await removeTemporaries(dir, (name) => name === "state.json");
+    assert.deepEqual(removed.sort(), [...stale].sort());
+    assert.deepEqual(await names(dir), [...kept].sort());
+    assert.deepEqual(await removeTemporaries(join(dir, "missing")), []);
   });
 });
