@@ -118,7 +118,18 @@ export async function startGpsfake(
     stderr: "null",
   }).spawn();
   const status = child.status;
-  await waitListening(port, status);
+  try {
+    await waitListening(port, status);
+    await waitDevice(port);
+  } catch (error) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // exited already
+    }
+    await status;
+    throw error;
+  }
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
@@ -164,6 +175,39 @@ async function waitListening(port: number, exited: Promise<Deno.CommandStatus>):
     }
   }
   throw new Error(`gpsfake did not listen on port ${port}${done ? ": it exited" : ""}`);
+}
+
+/**
+ * Waits until gpsd lists gpsfake's pty among its devices (`?DEVICES;`): before that a client
+ * gets no reports, and a gpsfake that failed to add it never will.
+ */
+async function waitDevice(port: number): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  let last = "";
+  while (Date.now() < deadline) {
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      try {
+        await conn.write(new TextEncoder().encode("?DEVICES;\n"));
+        const buffer = new Uint8Array(65536);
+        let text = "";
+        const until = Date.now() + 2_000;
+        while (Date.now() < until && !/"class":"DEVICES"[^\n]*\n/.test(text)) {
+          const n = await conn.read(buffer);
+          if (n === null) break;
+          text += new TextDecoder().decode(buffer.subarray(0, n));
+        }
+        last = /\{"class":"DEVICES".*/.exec(text)?.[0] ?? text;
+        if (/"class":"DEVICES","devices":\[\{/.test(text)) return;
+      } finally {
+        conn.close();
+      }
+    } catch {
+      // not yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`gpsd on port ${port} never listed gpsfake's device (last: ${last})`);
 }
 
 async function waitClosed(port: number): Promise<void> {

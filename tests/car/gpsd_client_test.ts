@@ -172,14 +172,18 @@ Deno.test("GpsdClient reconnects after gpsd is killed and comes back, and skips 
   const client = new GpsdClient({ port, backoff: FAST, onTpv: (tpv) => tpvs.push(tpv) });
   client.start();
   try {
-    const first = await startGpsfake(nmeaLog({ epochs: 60 }).text, { dir: dir.path, port });
-    await waitFor("fixes from the first gpsd", () => tpvs.length >= 3, 30_000).catch((e) => {
-      throw new Error(`${e.message}: ${JSON.stringify(client.status())}`);
-    });
-    await first.killGpsd();
-    await waitFor("the client to see it gone", () => client.status().state !== "connected");
-    assert.match(client.status().lastError ?? "", /gpsd/);
-    await first.stop();
+    {
+      await using first = await startGpsfake(nmeaLog({ epochs: 60 }).text, {
+        dir: dir.path,
+        port,
+      });
+      await waitFor("fixes from the first gpsd", () => tpvs.length >= 3, 30_000).catch((e) => {
+        throw new Error(`${e.message}: ${JSON.stringify(client.status())}`);
+      });
+      await first.killGpsd();
+      await waitFor("the client to see it gone", () => client.status().state !== "connected");
+      assert.match(client.status().lastError ?? "", /gpsd/);
+    }
 
     // The second gpsd's drive is a day later: its reports are told apart by time.
     const later = Date.UTC(2031, 4, 5, 10, 0, 0);
