@@ -7,17 +7,11 @@
  *
  * @module
  */
-import {
-  type FileHandle,
-  open,
-  readdir,
-  readFile,
-  rename,
-  unlink,
-  writeFile,
-} from "node:fs/promises";
+import { type FileHandle, open, readdir, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { messageOf } from "../errors.ts";
+import { SerialQueue } from "../serial_queue.ts";
+import { removeTemporaries, writeFileAtomic } from "../storage/write_file_atomic.ts";
 import type { GpsFix } from "./gps.ts";
 import { closeGpx, GPX_FOOTER, gpxHeader, gpxPoint } from "./gpx.ts";
 
@@ -97,7 +91,7 @@ export class ClipTracks {
   #buffer: { seq: number; line: string }[] = [];
   #writing: Promise<void> | null = null;
   /** File work one step at a time: writes, closes and moves never interleave. */
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = new SerialQueue();
   /** Clips whose track this process started (a stale file under that name is replaced). */
   readonly #started = new Set<number>();
   /** Clips saved: their track is closed and never opened again. */
@@ -178,9 +172,11 @@ export class ClipTracks {
         const seq = Number(match[1]);
         clips.set(seq, clips.get(seq) === true || match[2] === ".recording");
       }
+      // Rewrites a power cut stopped half-way: the track they were closing is whole beside them.
+      await removeTemporaries(output, (name) => RECORDING_TRACK.test(name)).catch(() => {});
       for (const name of names) {
         if (name.endsWith(".gpx.tmp")) {
-          await unlink(join(output, name)).catch(() => {}); // a rewrite that was cut off
+          await unlink(join(output, name)).catch(() => {}); // an older rewrite's temporary
           continue;
         }
         const match = RECORDING_TRACK.exec(name);
@@ -283,20 +279,14 @@ export class ClipTracks {
       return;
     }
     if (closed !== text) {
-      // Cut off by a power cut: rewritten whole, through a temp file so a second cut cannot
-      // leave less than the first did.
-      const temp = `${path}.tmp`;
-      await writeFile(temp, closed);
-      const handle = await open(temp, "r+");
-      await handle.datasync().finally(() => handle.close());
-      await rename(temp, path);
+      // Cut off by a power cut: rewritten whole, atomically, so a second cut cannot leave
+      // less than the first did.
+      await writeFileAtomic(path, closed);
     }
     await this.#options.attach(seq, path);
   }
 
   #serial<T>(step: () => Promise<T>): Promise<T> {
-    const result = this.#queue.then(step);
-    this.#queue = result.catch(() => {});
-    return result;
+    return this.#queue.run(step);
   }
 }
