@@ -3,27 +3,20 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseClipName } from "../src/storage/clip_name.ts";
 import { FAKE_BIN, probeClip, run, waitFor } from "./_helpers.ts";
-import { bundle } from "../scripts/bundle.ts";
+import {
+  ON_NODE,
+  recorderCommand,
+  startRecorder as startRecorderProcess,
+} from "./_recorder_process.ts";
 
 const MOD = new URL("../mod.ts", import.meta.url).pathname;
 
 /**
  * `VIDEORECORDER_TEST_RUNTIME=node` runs these tests against the Node bundle on the host's
- * `node` (dist/videorecorder.mjs, built here into a temporary directory) instead of mod.ts on
- * Deno; the tests of Deno's own start-up (start.sh, deno task) are then left out.
+ * `node` (tests/_recorder_process.ts builds it into a temporary directory) instead of mod.ts
+ * on Deno; the tests of Deno's own start-up (start.sh, deno task) are then left out.
  */
-const ON_NODE = Deno.env.get("VIDEORECORDER_TEST_RUNTIME") === "node";
-const RECORDER: string[] = ON_NODE
-  ? ["node", await bundledApp()]
-  : [Deno.execPath(), "run", "--allow-all", MOD];
-
-async function bundledApp(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "mod_test_node_" });
-  globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
-  const file = join(dir, "videorecorder.mjs");
-  await bundle(new URL("../src/node_main.ts", import.meta.url).pathname, file);
-  return file;
-}
+const RECORDER: string[] = await recorderCommand();
 
 /** Starts `mod.ts` with `args` (and `--no-auth` unless `auth`), waits until it prints its URL. */
 async function startRecorder(
@@ -31,44 +24,18 @@ async function startRecorder(
   env: Record<string, string> = {},
   { auth = false } = {},
 ) {
-  const child = new Deno.Command(RECORDER[0], {
-    args: [
-      ...RECORDER.slice(1),
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      ...(auth ? [] : ["--no-auth"]),
-      ...args,
-    ],
+  const child = await startRecorderProcess([...(auth ? [] : ["--no-auth"]), ...args], {
     // A config directory of its own: the generated password and saved settings go there.
-    env: { NO_COLOR: "1", XDG_CONFIG_HOME: await Deno.makeTempDir(), ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let log = "";
-  const reading = (async () => {
-    for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) log += text;
-  })();
-  void child.stdout.cancel();
-  const url = await waitFor("the URL", () => /Open (http:\/\/\S+)\//.exec(log)?.[1], 20_000)
-    .catch((error) => {
-      child.kill("SIGKILL");
-      throw new Error(`${error.message}; stderr so far:\n${log}`);
-    });
+    env: { XDG_CONFIG_HOME: await Deno.makeTempDir(), ...env },
+  });
   return {
-    url,
+    url: child.url,
     get log() {
-      return log;
+      return child.log;
     },
-    status: async () => await (await fetch(`${url}/api/status`)).json(),
+    status: async () => await (await fetch(`${child.url}/api/status`)).json(),
     /** SIGTERM, then the exit code. */
-    async stop(): Promise<number> {
-      child.kill("SIGTERM");
-      const { code } = await child.status;
-      await reading;
-      return code;
-    },
+    stop: (): Promise<number> => child.stop(),
     /** A power cut: SIGKILL to the recorder and every process under it, all at once. */
     async powerCut(): Promise<void> {
       const tree = [...descendants(child.pid), child.pid];
@@ -79,8 +46,7 @@ async function startRecorder(
           // Already gone.
         }
       }
-      await child.status;
-      await reading;
+      await child.kill("SIGKILL");
       await waitFor("the whole tree to be gone", () => tree.every((pid) => !isAlive(pid)));
     },
   };

@@ -18,6 +18,7 @@
 
 import { join } from "node:path";
 import { probeClip } from "../_helpers.ts";
+import { type RunningRecorder, startRecorder } from "../_recorder_process.ts";
 import { NotifyListener } from "../systemd/_notify_listener.ts";
 
 /** Options for {@linkcode runSmoke}. */
@@ -74,11 +75,8 @@ export async function runSmoke(
   const dir = await Deno.makeTempDir({ prefix: "smoke_" });
   const output = join(dir, "clips");
   const args = [
-    ...command.slice(1),
     ...["--source", "test", "--codec", "mjpeg", "--width", "320", "--height", "240"],
-    // All addresses, as the service's default config has it (it lists them at start-up).
-    ...["--fps", "5", "--segment", "2", "--host", "0.0.0.0", "--port", "0"],
-    ...["--output", output, "--user", USER],
+    ...["--fps", "5", "--segment", "2", "--output", output, "--user", USER],
   ];
   const listener = options.notify ? await NotifyListener.open() : undefined;
   const notifyEnv: Record<string, string> = listener
@@ -86,43 +84,30 @@ export async function runSmoke(
     : {};
   const notifications: string[] = [];
   const started = performance.now();
-  const child = new Deno.Command(command[0], {
-    args,
-    env: {
-      NO_COLOR: "1",
-      // Keep the recorder away from the user's ~/.config/videorecorder.
-      XDG_CONFIG_HOME: join(dir, "config"),
-      VIDEORECORDER_PASSWORD: PASSWORD,
-      ...notifyEnv,
-      ...options.env,
-    },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let stderr = "";
-  const reading = (async () => {
-    for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) stderr += text;
-  })();
+  let recorder: RunningRecorder | undefined;
   const fail = (step: string, error?: unknown): never => {
     if (error instanceof SmokeError) throw error;
     const reason = error instanceof Error ? `: ${error.message}` : "";
     throw new SmokeError(
-      `Smoke test failed at ${step}${reason}\n--- recorder stderr ---\n${stderr}`,
+      `Smoke test failed at ${step}${reason}\n--- recorder stderr ---\n${recorder?.log ?? ""}`,
     );
   };
 
-  let exited = false;
-  const exit = child.status.then((status) => {
-    exited = true;
-    return status;
-  });
   try {
-    const url = await poll(timeoutMs, () => {
-      if (exited) fail("start-up: the recorder exited");
-      const port = /Open http:\/\/[\d.]+:(\d+)\//.exec(stderr)?.[1];
-      return port === undefined ? undefined : `http://127.0.0.1:${port}`;
+    recorder = await startRecorder(args, {
+      command,
+      // All addresses, as the service's default config has it (it lists them at start-up).
+      host: "0.0.0.0",
+      timeoutMs,
+      env: {
+        // Keep the recorder away from the user's ~/.config/videorecorder.
+        XDG_CONFIG_HOME: join(dir, "config"),
+        VIDEORECORDER_PASSWORD: PASSWORD,
+        ...notifyEnv,
+        ...options.env,
+      },
     }).catch((error) => fail("start-up (no 'Open http://...' line)", error));
+    const url = `http://127.0.0.1:${recorder.port}`;
     const startMs = Math.round(performance.now() - started);
     log(`started in ${startMs} ms: ${url}`);
 
@@ -169,18 +154,17 @@ export async function runSmoke(
       log(`notify socket: ${JSON.stringify(notifications)}`);
     }
 
-    const rssKiB = residentKiB(child.pid);
+    const rssKiB = residentKiB(recorder.pid);
     const stopping = performance.now();
-    child.kill("SIGTERM");
     let timer: ReturnType<typeof setTimeout> | undefined;
     const code = await Promise.race([
-      exit.then((status) => status.code),
+      recorder.stop(),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no exit within ${timeoutMs} ms`)), timeoutMs);
       }),
     ]).catch((error) => fail("SIGTERM", error)).finally(() => clearTimeout(timer));
     const stopMs = Math.round(performance.now() - stopping);
-    await reading;
+    const stderr = recorder.log;
     if (code !== 0) fail(`SIGTERM: exit code ${code}`);
     log(`exited 0 ${stopMs} ms after SIGTERM`);
 
@@ -200,11 +184,7 @@ export async function runSmoke(
     if (listener) notifications.push(...await listener.collect(50));
     return { startMs, firstClipMs, stopMs, rssKiB, clips, stderr, notifications };
   } finally {
-    if (!exited) {
-      child.kill("SIGKILL");
-      await exit;
-    }
-    await reading.catch(() => {});
+    await recorder?.kill("SIGKILL");
     await listener?.close();
     await Deno.remove(dir, { recursive: true });
   }

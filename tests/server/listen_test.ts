@@ -4,53 +4,22 @@ import { parseClipName } from "../../src/storage/clip_name.ts";
 import { listen } from "../../src/server/listen.ts";
 import type { MjpegStreams } from "../../src/live/mjpeg_streams.ts";
 import { waitFor } from "../_helpers.ts";
-
-const MOD = new URL("../../mod.ts", import.meta.url).pathname;
+import { DENO_RECORDER, type RunningRecorder, startRecorder } from "../_recorder_process.ts";
 
 /** `mod.ts` under `ulimit -n limit` (bash execs Deno: same pid), recording a small test pattern. */
-async function startUnderLimit(limit: number, output: string) {
-  const argv = [
-    Deno.execPath(),
-    "run",
-    "--allow-all",
-    MOD,
-    ...["--host", "127.0.0.1", "--port", "0", "--no-auth", "--source", "test"],
-    ...["--width", "160", "--height", "120", "--fps", "10", "--segment", "1", "--output", output],
-  ];
-  const child = new Deno.Command("bash", {
-    args: ["-c", `ulimit -n ${limit} && exec "$@"`, "bash", ...argv],
-    env: { NO_COLOR: "1", XDG_CONFIG_HOME: await Deno.makeTempDir() },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let log = "";
-  const reading = (async () => {
-    for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) log += text;
-  })();
-  let exit: number | null = null;
-  const status = child.status.then((status) => exit = status.code);
-  const url = await waitFor("the URL", () => {
-    if (exit !== null) throw new Error(`mod.ts exited with ${exit}; stderr:\n${log}`);
-    return /Open (http:\/\/\S+?)\/?\s/.exec(log)?.[1];
-  }, 20_000);
-  return {
-    url,
-    port: Number(new URL(url).port),
-    pid: child.pid,
-    get log() {
-      return log;
+async function startUnderLimit(limit: number, output: string): Promise<RunningRecorder> {
+  return await startRecorder(
+    [
+      ...["--no-auth", "--source", "test", "--width", "160", "--height", "120", "--fps", "10"],
+      ...["--segment", "1", "--output", output],
+    ],
+    {
+      // Deno's own descriptor handling is what this tests, on either runtime's test run.
+      command: DENO_RECORDER,
+      env: { XDG_CONFIG_HOME: await Deno.makeTempDir() },
+      wrap: (argv) => ["bash", "-c", `ulimit -n ${limit} && exec "$@"`, "bash", ...argv],
     },
-    get exit() {
-      return exit;
-    },
-    async stop(): Promise<number> {
-      if (exit === null) child.kill("SIGTERM");
-      await status;
-      await reading;
-      return exit!;
-    },
-  };
+  );
 }
 
 async function closedClips(dir: string): Promise<string[]> {
@@ -140,7 +109,7 @@ Deno.test("listen caps idle connections: 400 against ulimit -n 256 leave recordi
       20_000,
     );
     const opened = await attack.stop();
-    assert.equal(recorder.exit, null, `the recorder is alive; stderr:\n${recorder.log}`);
+    assert.equal(recorder.exitCode, null, `the recorder is alive; stderr:\n${recorder.log}`);
     assert.ok(opened >= 256, `opened ${opened} connections`);
     assert.doesNotMatch(recorder.log, /Too many open files/);
 

@@ -1,142 +1,25 @@
 /** Helpers for the control-page tests: the real program in a child process, page probes. */
 import type { Page } from "../_playwright.ts";
-import { waitFor } from "../_helpers.ts";
-import { bundle } from "../../scripts/bundle.ts";
+import {
+  recorderCommand,
+  type RunningRecorder,
+  startRecorder as startRecorderProcess,
+  type StartRecorderOptions,
+} from "../_recorder_process.ts";
 
-const MOD = new URL("../../mod.ts", import.meta.url).pathname;
-
-/**
- * `VIDEORECORDER_TEST_RUNTIME=node` runs the program under test as the Node bundle on the
- * host's `node` (built once per test file into a temporary directory), as tests/mod_test.ts
- * does, so a regression on Node fails these tests too.
- */
-const ON_NODE = Deno.env.get("VIDEORECORDER_TEST_RUNTIME") === "node";
-
-let bundled: Promise<string> | undefined;
-
-/** The command that runs the program, up to its own flags. */
-function recorderCommand(): Promise<string[]> {
-  if (!ON_NODE) return Promise.resolve([Deno.execPath(), "run", "--allow-all", MOD]);
-  bundled ??= (async () => {
-    const dir = await Deno.makeTempDir({ prefix: "page_test_node_" });
-    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
-    const file = `${dir}/videorecorder.mjs`;
-    await bundle(new URL("../../src/node_main.ts", import.meta.url).pathname, file);
-    return file;
-  })();
-  return bundled.then((file) => ["node", file]);
-}
-
-/** Options for {@linkcode startRecorder}. */
-export interface StartRecorderOptions {
-  /** Port to listen on; default 0 (a free one). Give the old port to restart "in place". */
-  port?: number;
-  /** Extra environment variables (e.g. `PATH` with the fake camera tools first). */
-  env?: Record<string, string>;
-  /** How long to wait for the URL on stderr. Default 20 s. */
-  timeoutMs?: number;
-}
-
-/** `mod.ts` running in a child process. */
-export interface RunningRecorder extends AsyncDisposable {
-  /** Base URL without a trailing slash, e.g. `http://127.0.0.1:40123`. */
-  readonly url: string;
-  readonly port: number;
-  /** Everything printed on stderr so far. */
-  readonly log: string;
-  /** GETs `path` (e.g. `api/status`) and parses the JSON; throws on a non-2xx answer. */
-  // deno-lint-ignore no-explicit-any
-  get(path: string): Promise<any>;
-  /** SIGTERM, then the exit code. */
-  stop(): Promise<number>;
-  /** Sends `signal` to the process (SIGKILL: the recorder dies as in a crash), then waits. */
-  kill(signal: Deno.Signal): Promise<number>;
-  /** Sends `signal` without waiting (SIGSTOP: the recorder hangs; SIGCONT: it goes on). */
-  signal(signal: Deno.Signal): void;
-}
+export type { RunningRecorder, StartRecorderOptions };
 
 /**
- * Starts `mod.ts` on 127.0.0.1 with `args` and waits until it prints its URL. Adds
- * `--no-auth` when the program knows the flag, so the browser needs no password.
+ * Starts the program under test (see tests/_recorder_process.ts: mod.ts, or the Node bundle
+ * with `VIDEORECORDER_TEST_RUNTIME=node`) on 127.0.0.1 with `args` and waits until it prints
+ * its URL. Adds `--no-auth` when the program knows the flag, so the browser needs no password.
  */
 export async function startRecorder(
   args: string[],
   options: StartRecorderOptions = {},
 ): Promise<RunningRecorder> {
   const noAuth = (await supportsNoAuth()) ? ["--no-auth"] : [];
-  const [program, ...programArgs] = await recorderCommand();
-  const child = new Deno.Command(program, {
-    args: [
-      ...programArgs,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(options.port ?? 0),
-      ...noAuth,
-      ...args,
-    ],
-    env: { NO_COLOR: "1", ...options.env },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let log = "";
-  const reading = (async () => {
-    for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) log += text;
-  })();
-  let exited = false;
-  void child.status.then(() => exited = true);
-  const url = await waitFor(
-    "the URL",
-    () => {
-      if (exited) throw new Error(`${program} exited before listening; stderr:\n${log}`);
-      return /Open (http:\/\/\S+?)\/?\s/.exec(log)?.[1];
-    },
-    options.timeoutMs ?? 20_000,
-  ).catch(async (error) => {
-    if (!exited) child.kill("SIGKILL");
-    await reading;
-    throw new Error(`${error.message}; stderr so far:\n${log}`);
-  });
-  let stopped: Promise<number> | undefined;
-  const stop = () =>
-    stopped ??= (async () => {
-      if (!exited) child.kill("SIGTERM");
-      const { code } = await child.status;
-      await reading;
-      return code;
-    })();
-  return {
-    url,
-    port: Number(new URL(url).port),
-    get log() {
-      return log;
-    },
-    async get(path: string) {
-      const response = await fetch(`${url}/${path}`);
-      const body = await response.json();
-      if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${JSON.stringify(body)}`);
-      return body;
-    },
-    stop,
-    signal(signal: Deno.Signal) {
-      if (!exited) child.kill(signal);
-    },
-    kill(signal: Deno.Signal) {
-      return stopped ??= (async () => {
-        if (!exited) child.kill(signal);
-        const { code } = await child.status;
-        await reading;
-        return code;
-      })();
-    },
-    async [Symbol.asyncDispose]() {
-      // A test that failed half-way must not leave the recorder running.
-      const timer = setTimeout(() => !exited && child.kill("SIGKILL"), 15_000);
-      await stop();
-      clearTimeout(timer);
-    },
-  };
+  return await startRecorderProcess([...noAuth, ...args], options);
 }
 
 let noAuthFlag: Promise<boolean> | undefined;
