@@ -119,8 +119,31 @@ export class AudioSource {
     };
   }
 
+  /**
+   * Reads the PCM; a capture that goes quiet for {@linkcode STALL_MS} (a device that hangs
+   * rather than fails) is ended, and so restarted.
+   */
   async #read(stdout: ReadableStream<Uint8Array>): Promise<void> {
-    for await (const bytes of stdout) this.#take(bytes);
+    const reader = stdout.getReader();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      while (true) {
+        const stalled = new Promise<never>((_, reject) =>
+          timer = setTimeout(
+            () =>
+              reject(new Error(`no sound from ${this.#options.device} for ${STALL_MS / 1000} s`)),
+            STALL_MS,
+          )
+        );
+        const { value, done } = await Promise.race([reader.read(), stalled]);
+        clearTimeout(timer);
+        if (done) return;
+        this.#take(value);
+      }
+    } finally {
+      clearTimeout(timer);
+      await reader.cancel().catch(() => {});
+    }
   }
 
   #take(bytes: Uint8Array): void {
@@ -209,6 +232,8 @@ export class AudioSource {
   }
 }
 
+/** A capture that prints nothing for this long is restarted. */
+const STALL_MS = 5000;
 /** How far back the offset's candidates go. */
 const OFFSET_WINDOW_MS = 10_000;
 /** The level is of this much sound. */
