@@ -37,7 +37,10 @@ export interface AudioSourceOptions {
  * samples themselves are evenly spaced, so the times are the sample count since the start
  * plus one offset: the least `arrival - samples` of the last 10 s, the chunk that came
  * quickest. That is smooth (no arrival jitter), and follows a sound card whose clock runs
- * off the system's (up to 5 ms of drift in the window at 500 ppm).
+ * off the system's (up to 5 ms of drift in the window at 500 ppm). Chunks are handed out
+ * 200 ms after they arrive, stamped with the offset then: the backlog read at once when the
+ * capture starts is stamped by the prompt chunks after it, not placed late by the time it
+ * waited.
  */
 export class AudioSource {
   readonly #options: AudioSourceOptions;
@@ -51,6 +54,8 @@ export class AudioSource {
   /** Candidates for the offset, oldest first, each less than the ones before it were. */
   #offsets: { at: number; offset: number }[] = [];
   #far = 0;
+  /** Chunks not handed out yet, with their arrival and first sample's number. */
+  #held: { at: number; first: number; samples: Int16Array }[] = [];
   #odd: number | null = null;
   #lastChunkAt: number | null = null;
   #energy: { at: number; sumSquares: number; count: number }[] = [];
@@ -66,6 +71,7 @@ export class AudioSource {
       argv: () => {
         this.#samples = 0;
         this.#offsets = [];
+        this.#held = [];
         this.#odd = null;
         this.#runError = null;
         return options.argv?.() ?? audioCaptureArgv(options.input, { channels: this.#channels });
@@ -178,8 +184,14 @@ export class AudioSource {
     while (this.#energy.length > 1 && arrived - this.#energy[0].at > LEVEL_WINDOW_MS) {
       this.#energy.shift();
     }
-    const chunk = { time: offset + (first * 1000) / SAMPLE_RATE, samples };
-    for (const listener of this.#listeners) listener(chunk);
+    // Held for HOLD_MS and stamped then: a burst (what the device kept while ffmpeg started,
+    // read at once, late) gets the offset of the prompt chunks after it.
+    this.#held.push({ at: arrived, first, samples });
+    while (this.#held.length > 0 && arrived - this.#held[0].at >= HOLD_MS) {
+      const held = this.#held.shift()!;
+      const chunk = { time: offset + (held.first * 1000) / SAMPLE_RATE, samples: held.samples };
+      for (const listener of this.#listeners) listener(chunk);
+    }
   }
 
   /** The offset from sample time to the clock: the least of the window (see the class doc). */
@@ -232,6 +244,8 @@ export class AudioSource {
   }
 }
 
+/** How long chunks are held before they are stamped (the recorder waits 500 ms for sound). */
+const HOLD_MS = 200;
 /** A capture that prints nothing for this long is restarted. */
 const STALL_MS = 5000;
 /** How far back the offset's candidates go. */
