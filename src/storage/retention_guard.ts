@@ -93,6 +93,8 @@ export class RetentionGuard {
   #running = false;
   #checking: Promise<RetentionPlan | null> | null = null;
   #again = false;
+  /** Set by stop(): a clip saved while the recorder stops must not start a check then. */
+  #stopped = false;
   #status: RetentionStatus = {
     ok: true,
     reason: null,
@@ -112,6 +114,7 @@ export class RetentionGuard {
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.#stopped = false;
     const tick = async () => {
       await this.check();
       if (!this.#running) return;
@@ -124,6 +127,7 @@ export class RetentionGuard {
   /** Stops the timer and waits for a check under way. */
   async stop(): Promise<void> {
     this.#running = false;
+    this.#stopped = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#again = false;
@@ -133,9 +137,13 @@ export class RetentionGuard {
   /**
    * Enforces the limits now. A call during a check runs one more check after it (a clip may
    * have closed meanwhile); resolves with that plan, or null when the folder could not be
-   * read (see `status().lastError`). Never rejects.
+   * read (see `status().lastError`). After stop(), resolves with the last plan at once, without
+   * checking. Never rejects.
    */
   check(): Promise<RetentionPlan | null> {
+    // After stop(), e.g. the last clip closing as the recorder stops: the process may exit
+    // mid-check, leaving the write probe behind (it did, in a test's output folder).
+    if (this.#stopped) return Promise.resolve(this.#status.plan);
     if (this.#checking) {
       this.#again = true;
       return this.#checking;

@@ -258,3 +258,28 @@ Deno.test("RetentionGuard checks again soon while blocked", async () => {
     await guard.stop();
   }
 });
+
+Deno.test("RetentionGuard neither deletes nor probes after stop, when the last clip closes", async () => {
+  await using dir = await tempOutput("retention_guard_test_");
+  const store = await ClipStore.open(dir.path);
+  const size = (await sampleClip()).length;
+  const guard = new RetentionGuard(store, { limits: { maxBytes: 2 * size }, reserveBytes: 0 });
+  guard.start();
+  await guard.check();
+  const checkedAt = guard.status().lastCheckAt;
+  await guard.stop();
+  // The recorder stops after the guard: its last clip's save asks for a check.
+  await writeClips(dir.path, ...names.map((name) => `${name}.mkv`));
+  const plan = await guard.check();
+  assert.deepEqual(plan?.delete, []);
+  assert.equal(guard.status().lastCheckAt, checkedAt, "no check ran");
+  assert.deepEqual(await filesIn(dir.path), [...names.map((name) => `${name}.mkv`), "locked"]);
+  // Started again (settings applied): it checks and deletes as before.
+  guard.start();
+  await guard.check();
+  assert.deepEqual(await filesIn(dir.path), [
+    ...names.slice(2).map((name) => `${name}.mkv`),
+    "locked",
+  ]);
+  await guard.stop();
+});
