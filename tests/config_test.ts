@@ -85,6 +85,15 @@ Deno.test("DEFAULTS is frozen and matches the documented values", () => {
     ignitionActive: "high",
     ignitionPoweroff: false,
     ignitionPoweroffDelay: 60,
+    gps: "auto",
+    audio: "off",
+    audioDevice: "default",
+    audioBitrate: 64000,
+    archive: "",
+    archiveFolder: "",
+    archiveClips: "locked",
+    archiveBwlimit: "",
+    archiveAfter: "keep",
   });
 });
 
@@ -657,7 +666,8 @@ Deno.test("validateSettings words an error for every editable setting without co
   for (const key of EDITABLE_SETTINGS) {
     const [{ field, error }] = configError(() => validateSettings({ [key]: { bad: 1 } })).errors;
     assert.equal(field, key);
-    assert.match(error, /^[A-Z][\w ]+ must be .+, got \{"bad":1\}$/, error);
+    // The page's label: words, and a parenthesis such as "GPS (gpsd)".
+    assert.match(error, /^[A-Z][\w ]+(?: \([\w ]+\))? must be .+, got \{"bad":1\}$/, error);
     assert.ok(!error.includes(key) || !/[A-Z]/.test(key), `${error} does not say ${key}`);
     assert.ok(!/undefined|expected/.test(error), error);
   }

@@ -44,7 +44,13 @@ Deno.test("SETTINGS rows: help placeholders are filled and each flag is in --hel
 
 Deno.test("PART_SETTINGS groups the settings by the part their row restarts", () => {
   assert.deepEqual(Object.keys(PART_SETTINGS), [...PARTS]);
-  assert.deepEqual(PART_SETTINGS.recorder, ["segment", "output"]);
+  assert.deepEqual(PART_SETTINGS.recorder, [
+    "segment",
+    "output",
+    "audio",
+    "audioDevice",
+    "audioBitrate",
+  ]);
   assert.deepEqual(PART_SETTINGS.preview, ["previewWidth", "previewHeight", "previewFps"]);
   for (const [key, row] of rows) {
     const part = row.restarts as (typeof PARTS)[number] | undefined;
