@@ -124,6 +124,9 @@ export interface ArchiveStatus {
  *
  * @example
  * ```ts
+ * import type { ClipStore } from "../storage/clip_store.ts";
+ * declare const store: ClipStore;
+ *
  * const archiver = await Archiver.create(store, { remote: "nas:dashcam", clips: "all" });
  * archiver.start();
  * archiver.notify(); // a clip closed: look now

@@ -63,8 +63,13 @@ const IGNITION_DEBOUNCE_MS = 500;
  *
  * @example
  * ```ts
- * const gpio = new CarGpio(config, {
- *   lockNow: () => dashcam.lockNow(), keyOff: () => dashcam.keyOff(), keyOn: () => dashcam.keyOn(),
+ * declare const settings: CarGpioSettings;
+ * declare const actions: Pick<CarGpioOptions, "lockNow" | "keyOff" | "keyOn">;
+ *
+ * const gpio = new CarGpio(settings, {
+ *   lockNow: () => actions.lockNow(),
+ *   keyOff: () => actions.keyOff(),
+ *   keyOn: () => actions.keyOn(),
  * });
  * gpio.start();
  * ```

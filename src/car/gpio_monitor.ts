@@ -224,6 +224,8 @@ export interface GpioMonitorStatus {
  *
  * @example
  * ```ts
+ * declare function lockNow(): Promise<void>;
+ *
  * const button = new GpioMonitor({
  *   name: "lock button", chip: "gpiochip0", line: 17, activeLow: true, bias: "pull-up",
  *   onChange: (pressed) => { if (pressed) void lockNow(); },

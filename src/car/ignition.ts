@@ -52,6 +52,9 @@ const GLOBAL_TIMERS: Timers = {
  *
  * @example
  * ```ts
+ * declare const dashcam: { keyOff(): Promise<void>; keyOn(): Promise<void> };
+ * declare function poweroff(): Promise<void>;
+ *
  * const ignition = new Ignition({
  *   poweroffDelayMs: 60_000,
  *   onKeyOff: () => void dashcam.keyOff(),

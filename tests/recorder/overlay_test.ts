@@ -171,7 +171,7 @@ async function overlayStatus(args: string[], opencvPlugin: boolean) {
         findExecutable: (name) => Promise.resolve(join(FAKE_BIN, name)),
         rpicamOpencvPlugin: (program) =>
           opencvPlugin ? systemProbe.rpicamOpencvPlugin(program) : Promise.resolve(undefined),
-        writeFile: (path, text) => Deno.writeTextFile(join(dir, "annotate_cv.json"), text),
+        writeFile: (_path, text) => Deno.writeTextFile(join(dir, "annotate_cv.json"), text),
       },
     });
     return {
