@@ -5,10 +5,11 @@
  * @module
  */
 
+import type { Codec } from "../frames/frame.ts";
 import { drawtextFilter } from "./overlay.ts";
 
-/** How frames are encoded: JPEG each (simple, CPU-heavy on a Pi) or H.264 (hardware on a Pi). */
-export type Codec = "mjpeg" | "h264";
+/** How frames are encoded; defined with `Frame`, re-exported for the argv builders' callers. */
+export type { Codec };
 
 /** H.264 encoder settings, as rpicam-vid names them. */
 export interface H264Options {

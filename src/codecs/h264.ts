@@ -36,26 +36,68 @@ export interface H264StreamInfo {
 }
 
 /**
- * The NAL units of an Annex B access unit, without their start codes (views into `au`, not
- * copies). Zero bytes before a start code (a 4-byte start code's leading 00,
- * trailing_zero_8bits) are not part of the unit before it.
+ * Where the NAL units of an Annex B access unit are: `[start, end)` pairs, flat, of each unit
+ * without its start code. Zero bytes before a start code (a 4-byte start code's leading 00,
+ * trailing_zero_8bits) are not part of the unit before it; the last unit runs to the end.
+ * `H264AccessUnitStream` hands these on with each frame (`Frame.nals`), found while parsing.
  */
-export function nalUnits(au: Uint8Array): Uint8Array[] {
-  const units: Uint8Array[] = [];
+export function nalRanges(au: Uint8Array): Uint32Array {
+  const ranges: number[] = [];
   let start = -1;
   for (let at = au.indexOf(1); at >= 0; at = au.indexOf(1, at + 1)) {
     if (at < 2 || au[at - 1] !== 0 || au[at - 2] !== 0) continue;
-    if (start >= 0) units.push(trimZeros(au.subarray(start, at - 2)));
+    if (start >= 0) ranges.push(start, trimZeros(au, start, at - 2));
     start = at + 1;
   }
-  if (start >= 0) units.push(au.subarray(start));
+  if (start >= 0) ranges.push(start, au.length);
+  return Uint32Array.from(ranges);
+}
+
+/** The end of a unit that ends at `end` or before, without the zero bytes it ends with. */
+function trimZeros(au: Uint8Array, start: number, end: number): number {
+  while (end > start && au[end - 1] === 0) end--;
+  return end;
+}
+
+/**
+ * The NAL units of an Annex B access unit, without their start codes (views into `au`, not
+ * copies), at `ranges` when known (`Frame.nals`), else found (see {@linkcode nalRanges}).
+ */
+export function nalUnits(au: Uint8Array, ranges: Uint32Array = nalRanges(au)): Uint8Array[] {
+  const units: Uint8Array[] = [];
+  for (let i = 0; i < ranges.length; i += 2) units.push(au.subarray(ranges[i], ranges[i + 1]));
   return units;
 }
 
-function trimZeros(unit: Uint8Array): Uint8Array {
-  let end = unit.length;
-  while (end > 0 && unit[end - 1] === 0) end--;
-  return unit.subarray(0, end);
+/** Bytes of an access unit with a 4-byte length in place of each start code. */
+export function lengthPrefixedSize(ranges: Uint32Array): number {
+  let size = 0;
+  for (let i = 0; i < ranges.length; i += 2) size += 4 + ranges[i + 1] - ranges[i];
+  return size;
+}
+
+/**
+ * Writes the NAL units of `au` at `ranges` into `out` at `offset`, each after its length as 4
+ * bytes big-endian (ISO 14496-15 with `lengthSizeMinusOne` 3, what `avcC` below declares);
+ * returns the offset after them. The one copy of the frame's bytes, into a buffer sized with
+ * {@linkcode lengthPrefixedSize}.
+ */
+export function writeLengthPrefixed(
+  out: Uint8Array,
+  offset: number,
+  au: Uint8Array,
+  ranges: Uint32Array,
+): number {
+  for (let i = 0; i < ranges.length; i += 2) {
+    const length = ranges[i + 1] - ranges[i];
+    out[offset] = length >>> 24;
+    out[offset + 1] = (length >>> 16) & 0xff;
+    out[offset + 2] = (length >>> 8) & 0xff;
+    out[offset + 3] = length & 0xff;
+    out.set(au.subarray(ranges[i], ranges[i + 1]), offset + 4);
+    offset += 4 + length;
+  }
+  return offset;
 }
 
 /**
@@ -77,8 +119,13 @@ export function lengthPrefixed(units: readonly Uint8Array[]): Uint8Array {
 }
 
 /** An Annex B access unit with a 4-byte length in place of each start code. */
-export function annexBToLengthPrefixed(au: Uint8Array): Uint8Array {
-  return lengthPrefixed(nalUnits(au));
+export function annexBToLengthPrefixed(
+  au: Uint8Array,
+  ranges: Uint32Array = nalRanges(au),
+): Uint8Array {
+  const out = new Uint8Array(lengthPrefixedSize(ranges));
+  writeLengthPrefixed(out, 0, au, ranges);
+  return out;
 }
 
 /**

@@ -61,6 +61,36 @@ export class ChunkQueue {
     return -1;
   }
 
+  /**
+   * Global offset of the first FF at or after `from` whose next byte `ends` accepts, or -1
+   * when there is none in what is held (an FF in the last byte held is not looked past).
+   * One native search per FF inside a chunk, instead of a search and a lookup through the
+   * chunk list each: a JPEG's scan data has an FF every few hundred bytes.
+   */
+  indexOfMarker(from: number, ends: (next: number) => boolean): number {
+    let offset = this.#base;
+    const chunks = this.#chunks;
+    for (let c = 0; c < chunks.length; c++) {
+      const chunk = chunks[c];
+      const chunkEnd = offset + chunk.byteLength;
+      if (from < chunkEnd) {
+        let at = chunk.indexOf(0xff, Math.max(0, from - offset));
+        while (at >= 0) {
+          const next = at + 1 < chunk.byteLength
+            ? chunk[at + 1]
+            : c + 1 < chunks.length
+            ? chunks[c + 1][0]
+            : -1;
+          if (next < 0) return -1;
+          if (ends(next)) return offset + at;
+          at = chunk.indexOf(0xff, at + 1);
+        }
+      }
+      offset = chunkEnd;
+    }
+    return -1;
+  }
+
   /** A new array holding global offsets `[from, to)`, which must be held. */
   copy(from: number, to: number): Uint8Array {
     const out = new Uint8Array(to - from);

@@ -1,3 +1,6 @@
+/** How frames are encoded: JPEG each (simple, CPU-heavy on a Pi) or H.264 (hardware on a Pi). */
+export type Codec = "mjpeg" | "h264";
+
 /** One encoded picture as it left the camera: a whole JPEG, or (H.264) one access unit. */
 export interface Frame {
   /** Position in the capture, counting from 0; gaps mean frames were lost before parsing. */
@@ -8,6 +11,13 @@ export interface Frame {
   readonly data: Uint8Array;
   /** True when the frame decodes on its own (every JPEG; an IDR access unit in H.264). */
   readonly keyframe: boolean;
+  /**
+   * H.264: where the access unit's NAL units are in `data`, as the parser found them, so no
+   * one searches for start codes again: `[start, end)` pairs, flat, of each unit without its
+   * start code (the same views as `nalUnits(data)` in `src/codecs/h264.ts`). Absent for a
+   * JPEG, or a frame made elsewhere: `nalRanges(data)` finds them.
+   */
+  readonly nals?: Uint32Array;
 }
 
 /** Counters every frame parser keeps, for `/api/status` and the tests. */

@@ -120,6 +120,8 @@ class H264Parser {
   /** Global offset of the current NAL's header byte, and its type. */
   #nalStart = 0;
   #nalType = 0;
+  /** The current unit's NAL units before the current one: global `[start, end)` pairs. */
+  #nals: number[] = [];
 
   constructor(options: H264AccessUnitStreamOptions) {
     this.#maxFrameBytes = options.maxFrameBytes ?? 8 * 1024 * 1024;
@@ -228,7 +230,7 @@ class H264Parser {
       if (this.#inUnit) this.#endUnit(start, emit);
       return;
     }
-    if (this.#inUnit) this.#endNal(start);
+    const nalEnd = this.#inUnit ? this.#endNal(start) : 0;
     if (!this.#inUnit) {
       if (!canBeginUnit(type, firstMbZero)) return; // still resyncing: counted as garbage
       this.stats.garbageBytes += start - this.#mark;
@@ -236,6 +238,8 @@ class H264Parser {
     } else if (this.#beginsNewUnit(type, firstMbZero)) {
       this.#endUnit(start, emit);
       this.#beginUnit(start);
+    } else if (!this.#dropping) {
+      this.#nals.push(this.#nalStart, nalEnd);
     }
     this.#nalStart = header;
     this.#nalType = type;
@@ -255,6 +259,7 @@ class H264Parser {
     this.#hasSlice = false;
     this.#hasIdr = false;
     this.#dropping = false;
+    this.#nals.length = 0;
   }
 
   /** The current unit ends at global offset `end` (exclusive). */
@@ -266,11 +271,17 @@ class H264Parser {
     } else if (end - this.#unitStart > this.#maxFrameBytes) {
       this.stats.oversized++;
     } else {
+      // The last NAL runs to the unit's end, zeros and all, as `nalRanges` has it.
+      const nals = new Uint32Array(this.#nals.length + 2);
+      for (let i = 0; i < this.#nals.length; i++) nals[i] = this.#nals[i] - this.#unitStart;
+      nals[nals.length - 2] = this.#nalStart - this.#unitStart;
+      nals[nals.length - 1] = end - this.#unitStart;
       emit({
         seq: this.#seq++,
         time: this.#now(),
         data: this.#bytes.copy(this.#unitStart, end),
         keyframe: this.#hasIdr,
+        nals,
       });
       this.stats.frames++;
     }
@@ -279,17 +290,22 @@ class H264Parser {
     this.#mark = end;
   }
 
-  /** The current NAL ends where the next start code begins: keep it if it is an SPS or PPS. */
-  #endNal(next: number): void {
-    if (this.#nalType !== NAL_SPS && this.#nalType !== NAL_PPS) return;
+  /**
+   * The current NAL ends where the next start code begins: keeps it if it is an SPS or PPS;
+   * returns its end without the zeros before that start code (trailing_zero_8bits: a NAL
+   * unit never ends in 00), or `next` when its bytes were let go (an oversized unit).
+   */
+  #endNal(next: number): number {
     const bytes = this.#bytes;
-    if (this.#nalStart < bytes.end - bytes.heldBytes) return; // let go with an oversized unit
-    // A NAL unit never ends in 00; zeros before the next start code are trailing_zero_8bits.
+    if (this.#nalStart < bytes.end - bytes.heldBytes) return next; // let go with an oversized unit
     let end = next;
-    while (end > this.#nalStart + 1 && bytes.at(end - 1) === 0) end--;
-    const nal = bytes.copy(this.#nalStart, end);
-    if (this.#nalType === NAL_SPS) this.sps = nal;
-    else this.pps = nal;
+    while (end > this.#nalStart && bytes.at(end - 1) === 0) end--;
+    if (this.#nalType === NAL_SPS || this.#nalType === NAL_PPS) {
+      const nal = bytes.copy(this.#nalStart, Math.max(end, this.#nalStart + 1));
+      if (this.#nalType === NAL_SPS) this.sps = nal;
+      else this.pps = nal;
+    }
+    return end;
   }
 
   #isZero(at: number): boolean {

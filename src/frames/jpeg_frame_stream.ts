@@ -1,5 +1,6 @@
 import type { Frame, FrameParserStats } from "./frame.ts";
 import { ChunkQueue } from "./_chunk_queue.ts";
+import { JPEG_MARKER } from "../codecs/jpeg.ts";
 
 /** Options for {@linkcode JpegFrameStream}. */
 export interface JpegFrameStreamOptions {
@@ -21,9 +22,12 @@ const enum State {
 }
 
 const MARKER = 0xff;
-const SOI = 0xd8;
-const EOI = 0xd9;
-const SOS = 0xda;
+const { soi: SOI, eoi: EOI, sos: SOS } = JPEG_MARKER;
+
+/** Whether the byte after an FF in scan data makes it a marker that ends the scan. */
+function endsScan(next: number): boolean {
+  return next !== 0x00 && next !== MARKER && (next < 0xd0 || next > 0xd7);
+}
 
 /**
  * Splits an MJPEG byte stream (JPEGs back to back, as `rpicam-vid --codec mjpeg -o -` or
@@ -186,21 +190,16 @@ class JpegParser {
         return true;
       }
       case State.Entropy: {
-        const at = bytes.indexOf(MARKER, this.#pos);
+        // Scan data ends at the first FF that is no stuffed FF (FF 00), restart marker
+        // (FF D0-D7) or fill byte (FF FF).
+        const at = bytes.indexOfMarker(this.#pos, endsScan);
         if (at < 0) {
-          this.#pos = bytes.end;
+          // Looked at up to the last byte, which may be an FF whose next byte is to come.
+          this.#pos = Math.max(this.#pos, bytes.end - 1);
           return false;
         }
         this.#pos = at;
-        if (at + 2 > bytes.end) return false;
-        const next = bytes.at(at + 1);
-        if (next === 0x00 || (next >= 0xd0 && next <= 0xd7)) {
-          this.#pos = at + 2; // stuffed FF or restart marker: still scan data
-        } else if (next === MARKER) {
-          this.#pos = at + 1;
-        } else {
-          this.#state = State.Marker;
-        }
+        this.#state = State.Marker;
         return true;
       }
     }

@@ -19,6 +19,11 @@ export class MjpegStreams {
   readonly #hub: () => FrameHub;
   /** How to end each open stream: cancel its hub subscription. */
   readonly #open = new Set<() => Promise<void>>();
+  /**
+   * Each frame's part (header, JPEG, boundary) as one buffer, made once for all viewers: one
+   * chunk for the server to write instead of three, and one copy of the frame, not one each.
+   */
+  readonly #parts = new WeakMap<Frame, Uint8Array>();
 
   /** `hub` may be a getter, for a live view whose hub is replaced (settings changes). */
   constructor(hub: FrameHub | (() => FrameHub)) {
@@ -47,9 +52,9 @@ export class MjpegStreams {
           this.#open.delete(end);
           return controller.close();
         }
-        controller.enqueue(partHeader(frame));
-        controller.enqueue(frame.data);
-        controller.enqueue(PART_END);
+        let part = this.#parts.get(frame);
+        if (!part) this.#parts.set(frame, part = partOf(frame));
+        controller.enqueue(part);
       },
       cancel: end,
     }, { highWaterMark: 0 });
@@ -69,9 +74,15 @@ export class MjpegStreams {
   }
 }
 
-function partHeader(frame: Frame): Uint8Array {
-  return encoder.encode(
+/** A frame's part of the multipart body: its header, the JPEG, then the boundary. */
+function partOf(frame: Frame): Uint8Array {
+  const header = encoder.encode(
     `Content-Type: image/jpeg\r\nContent-Length: ${frame.data.byteLength}\r\n` +
       `X-Timestamp: ${(frame.time / 1000).toFixed(6)}\r\n\r\n`,
   );
+  const part = new Uint8Array(header.length + frame.data.length + PART_END.length);
+  part.set(header);
+  part.set(frame.data, header.length);
+  part.set(PART_END, header.length + frame.data.length);
+  return part;
 }

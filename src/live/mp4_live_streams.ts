@@ -215,7 +215,7 @@ class Tap {
   }
 
   #sample(frame: Frame): Sample | undefined {
-    const units = nalUnits(frame.data);
+    const units = nalUnits(frame.data, frame.nals);
     const picture: Uint8Array[] = [];
     for (const unit of units) {
       const type = nalType(unit);

@@ -1,6 +1,16 @@
-import type { Codec } from "../camera/argv.ts";
-import type { Frame } from "../frames/frame.ts";
-import { parseSps } from "../frames/h264_access_unit_stream.ts";
+import type { Codec, Frame } from "../frames/frame.ts";
+import {
+  annexBToLengthPrefixed,
+  avcDecoderConfigurationRecord,
+  lengthPrefixedSize,
+  NAL_TYPE,
+  nalRanges,
+  nalType,
+  nalUnits,
+  parseSps,
+  writeLengthPrefixed,
+} from "../codecs/h264.ts";
+import { jpegSize } from "../codecs/jpeg.ts";
 
 /** Options for {@linkcode MatroskaStream}. */
 export interface MatroskaStreamOptions {
@@ -75,12 +85,46 @@ export class MatroskaStream {
   }
 
   /**
-   * The bytes for one frame in one buffer (one write to ffmpeg's stdin: a write costs an event
-   * loop turn, a copy of the frame costs a few microseconds).
+   * The bytes for a batch of frames, each followed by the sound blocks `sound` gives for it
+   * (called once the frame is on the timeline: see {@linkcode lastTime}), in one buffer of the
+   * right size: one write to ffmpeg's stdin (a write costs an event-loop turn), and each
+   * frame's bytes copied once, into it (H.264: NAL units length-prefixed on the way, at the
+   * offsets the parser found).
    */
-  encode(frame: Frame): Uint8Array {
-    const chunks = this.write(frame);
-    return chunks.length === 1 ? chunks[0] : concat(...chunks);
+  encode(
+    frames: readonly Frame[],
+    sound?: (frame: Frame) => readonly { time: number; pcm: Uint8Array }[],
+  ): Uint8Array {
+    const parts: (Uint8Array | Frame)[] = [];
+    let size = 0;
+    for (const frame of frames) {
+      for (const head of this.#blockHead(frame)) {
+        parts.push(head);
+        size += head.length;
+      }
+      parts.push(frame);
+      size += this.#payloadSize(frame);
+      for (const block of sound?.(frame) ?? []) {
+        for (const part of this.writeAudio(block.time, block.pcm)) {
+          parts.push(part);
+          size += part.length;
+        }
+      }
+    }
+    const out = new Uint8Array(size);
+    let offset = 0;
+    for (const part of parts) {
+      if (part instanceof Uint8Array) {
+        out.set(part, offset);
+        offset += part.length;
+      } else if (this.#codec === "h264") {
+        offset = writeLengthPrefixed(out, offset, part.data, part.nals ?? nalRanges(part.data));
+      } else {
+        out.set(part.data, offset);
+        offset += part.data.length;
+      }
+    }
+    return out;
   }
 
   /**
@@ -89,6 +133,21 @@ export class MatroskaStream {
    * (MJPEG).
    */
   write(frame: Frame): Uint8Array[] {
+    const chunks = this.#blockHead(frame);
+    chunks.push(
+      this.#codec === "h264" ? annexBToLengthPrefixed(frame.data, frame.nals) : frame.data,
+    );
+    return chunks;
+  }
+
+  /** Bytes of a frame's data in its block. */
+  #payloadSize(frame: Frame): number {
+    if (this.#codec !== "h264") return frame.data.length;
+    return lengthPrefixedSize(frame.nals ?? nalRanges(frame.data));
+  }
+
+  /** What goes before a frame's data: stream header, cluster, block header; puts it on the timeline. */
+  #blockHead(frame: Frame): Uint8Array[] {
     const chunks: Uint8Array[] = [];
     const written = this.#monotonic();
     let cut = 0;
@@ -123,7 +182,7 @@ export class MatroskaStream {
       this.#clusterTime = time;
       chunks.push(concat(id(CLUSTER), UNKNOWN_SIZE, element(TIMESTAMP, uint(time))));
     }
-    const data = this.#codec === "h264" ? annexBToLengthPrefixed(frame.data) : frame.data;
+    const dataSize = this.#payloadSize(frame);
     const relative = time - this.#clusterTime;
     const blockHeader = Uint8Array.of(
       0x81, // track 1
@@ -131,8 +190,7 @@ export class MatroskaStream {
       relative & 0xff,
       frame.keyframe ? 0x80 : 0x00,
     );
-    chunks.push(concat(id(SIMPLE_BLOCK), size(blockHeader.length + data.length), blockHeader));
-    chunks.push(data);
+    chunks.push(concat(id(SIMPLE_BLOCK), size(blockHeader.length + dataSize), blockHeader));
     return chunks;
   }
 
@@ -188,7 +246,7 @@ export class MatroskaStream {
 
   #header(first: Frame): Uint8Array {
     const h264 = this.#codec === "h264";
-    const { width, height } = h264 ? h264Size(first.data) : jpegSize(first.data);
+    const { width, height } = h264 ? h264Size(first) : firstJpegSize(first.data);
     const ebml = element(
       EBML,
       element(0x4286, uint(1)), // EBMLVersion
@@ -211,7 +269,7 @@ export class MatroskaStream {
       element(0x73c5, uint(1)), // TrackUID
       element(0x83, uint(1)), // TrackType: video
       element(0x86, text(h264 ? "V_MPEG4/ISO/AVC" : "V_MJPEG")), // CodecID
-      ...(h264 ? [element(0x63a2, avcC(first.data))] : []), // CodecPrivate
+      ...(h264 ? [element(0x63a2, avcC(first))] : []), // CodecPrivate
       // A frame's duration: without it a clip ends at its last frame's start, one frame short.
       ...(this.#frameRate ? [element(0x23e383, uint(Math.round(1e9 / this.#frameRate)))] : []),
       element(0xe0, element(0xb0, uint(width)), element(0xba, uint(height))), // Video
@@ -302,60 +360,19 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** The size in a JPEG's start-of-frame segment (SOF0–SOF15 but DHT, JPG and DAC). */
-function jpegSize(jpeg: Uint8Array): { width: number; height: number } {
-  let at = 2;
-  while (at + 9 < jpeg.length && jpeg[at] === 0xff) {
-    const marker = jpeg[at + 1];
-    const length = (jpeg[at + 2] << 8) | jpeg[at + 3];
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      return {
-        height: (jpeg[at + 5] << 8) | jpeg[at + 6],
-        width: (jpeg[at + 7] << 8) | jpeg[at + 8],
-      };
-    }
-    at += 2 + length;
+/** The first JPEG's size, for the track header. */
+function firstJpegSize(jpeg: Uint8Array): { width: number; height: number } {
+  const found = jpegSize(jpeg);
+  if (!found) {
+    throw new RangeError("Cannot start a Matroska stream: no frame size in the first JPEG");
   }
-  throw new RangeError("Cannot start a Matroska stream: no frame size in the first JPEG");
+  return found;
 }
 
-/** NAL units of an Annex-B access unit, without their start codes. */
-function nalUnits(au: Uint8Array): Uint8Array[] {
-  const units: Uint8Array[] = [];
-  let start = -1;
-  for (let at = au.indexOf(1); at >= 0; at = au.indexOf(1, at + 1)) {
-    if (at < 2 || au[at - 1] !== 0 || au[at - 2] !== 0) continue;
-    if (start >= 0) units.push(trimZeros(au.subarray(start, at - 2)));
-    start = at + 1;
-  }
-  if (start >= 0) units.push(au.subarray(start));
-  return units;
-}
-
-/** Drops the zero bytes before the next start code (a 4-byte start code's leading 00). */
-function trimZeros(unit: Uint8Array): Uint8Array {
-  let end = unit.length;
-  while (end > 0 && unit[end - 1] === 0) end--;
-  return unit.subarray(0, end);
-}
-
-function annexBToLengthPrefixed(au: Uint8Array): Uint8Array {
-  const units = nalUnits(au);
-  const out = new Uint8Array(units.reduce((n, unit) => n + 4 + unit.length, 0));
-  const view = new DataView(out.buffer);
-  let offset = 0;
-  for (const unit of units) {
-    view.setUint32(offset, unit.length);
-    out.set(unit, offset + 4);
-    offset += 4 + unit.length;
-  }
-  return out;
-}
-
-function parameterSets(au: Uint8Array): { sps: Uint8Array; pps: Uint8Array } {
-  const units = nalUnits(au);
-  const sps = units.find((unit) => (unit[0] & 0x1f) === 7);
-  const pps = units.find((unit) => (unit[0] & 0x1f) === 8);
+function parameterSets(au: Frame): { sps: Uint8Array; pps: Uint8Array } {
+  const units = nalUnits(au.data, au.nals);
+  const sps = units.find((unit) => nalType(unit) === NAL_TYPE.sps);
+  const pps = units.find((unit) => nalType(unit) === NAL_TYPE.pps);
   if (!sps || !pps) {
     throw new RangeError(
       "Cannot start a Matroska stream: the first keyframe has no SPS/PPS (rpicam-vid needs --inline)",
@@ -364,19 +381,14 @@ function parameterSets(au: Uint8Array): { sps: Uint8Array; pps: Uint8Array } {
   return { sps, pps };
 }
 
-/** The AVCDecoderConfigurationRecord (ISO 14496-15) for one SPS and one PPS. */
-function avcC(au: Uint8Array): Uint8Array {
+/** The AVCDecoderConfigurationRecord (ISO 14496-15) of the first keyframe's SPS and PPS. */
+function avcC(au: Frame): Uint8Array {
   const { sps, pps } = parameterSets(au);
-  return concat(
-    Uint8Array.of(1, sps[1], sps[2], sps[3], 0xff, 0xe1, sps.length >> 8, sps.length & 0xff),
-    sps,
-    Uint8Array.of(1, pps.length >> 8, pps.length & 0xff),
-    pps,
-  );
+  return avcDecoderConfigurationRecord(sps, pps);
 }
 
-/** Width and height from the SPS of an H.264 keyframe (decoded by the access-unit parser). */
-function h264Size(au: Uint8Array): { width: number; height: number } {
+/** Width and height from the SPS of an H.264 keyframe. */
+function h264Size(au: Frame): { width: number; height: number } {
   const info = parseSps(parameterSets(au).sps);
   if (info?.width === undefined || info.height === undefined) {
     throw new RangeError("Cannot start a Matroska stream: cannot read the SPS size");

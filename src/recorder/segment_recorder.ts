@@ -1,14 +1,13 @@
 import { readdirSync } from "node:fs";
 import { lstat, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import type { Frame } from "../frames/frame.ts";
+import type { Codec, Frame } from "../frames/frame.ts";
 import type { FrameHub } from "../frames/frame_hub.ts";
 import {
   type BackoffOptions,
   type ProcessStatus,
   SupervisedProcess,
 } from "../process/supervised_process.ts";
-import type { Codec } from "../camera/argv.ts";
 import {
   type ClipExtension,
   clipFileName,
@@ -280,16 +279,10 @@ export class SegmentRecorder {
     const track = this.#options.audio ? new AudioTrack() : null;
     const unsubscribe = this.#options.audio?.source.subscribe((chunk) => track!.push(chunk));
     let last: Frame | null = null;
-    const encode = (frame: Frame): Uint8Array => {
-      last = frame;
-      const bytes = matroska.encode(frame);
-      const blocks = track?.advance(frame.time, matroska.lastTime) ?? [];
-      if (blocks.length === 0) return bytes;
-      return concat(
-        bytes,
-        ...blocks.flatMap((block) => matroska.writeAudio(block.time, block.pcm)),
-      );
-    };
+    // Each frame's sound blocks go right after it, once it is on the timeline.
+    const sound = track
+      ? (frame: Frame) => track.advance(frame.time, matroska.lastTime)
+      : undefined;
     // ffmpeg runs: clips an earlier run could not rename (card away) get their names now.
     if (this.#current) void this.#adoptStrays(this.#current.seq);
     this.#resetOpenTime();
@@ -302,16 +295,18 @@ export class SegmentRecorder {
         this.#countOpenTime(frame);
         // Behind (ffmpeg busy, or a fast camera)? Take what is queued into the same write: each
         // write costs an event-loop turn. In real time the queue is empty: a write per frame.
-        const batch = [encode(frame)];
-        let bytes = batch[0].length;
+        // The batch is encoded into one buffer of its size: each frame copied once.
+        const batch = [frame];
+        let bytes = frame.data.length;
         while (consumer.queued > 0 && bytes < MAX_BATCH_BYTES) {
           const next = await frames.read();
           if (next.done) break;
-          batch.push(encode(next.value));
-          bytes += batch.at(-1)!.length;
+          batch.push(next.value);
+          bytes += next.value.data.length;
         }
+        last = batch[batch.length - 1];
         // Awaited: a write after ffmpeg died must reject here, not crash Deno (BrokenPipe).
-        await stdin.write(batch.length === 1 ? batch[0] : concat(...batch));
+        await stdin.write(matroska.encode(batch, sound));
         this.#frames += batch.length;
       }
     } finally {

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { Codec } from "../camera/argv.ts";
+import type { Codec } from "../frames/frame.ts";
 import { type ClipExtension, recordingPattern } from "../storage/clip_name.ts";
 
 /** Options for {@linkcode segmenterArgv}. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { H264AccessUnitStream } from "../../src/frames/h264_access_unit_stream.ts";
+import { nalRanges } from "../../src/codecs/h264.ts";
 import type { Frame } from "../../src/frames/frame.ts";
 import { collect, concat, run } from "../_helpers.ts";
 import { chain, feed, MiB, noise, repeated } from "./_feed.ts";
@@ -89,6 +90,8 @@ function assertUnits(frames: Frame[], expected: Unit[], what = "") {
   frames.forEach((frame, i) => {
     assert.deepEqual(frame.data, expected[i].data, `${what} unit ${i} bytes`);
     assert.equal(frame.keyframe, expected[i].keyframe, `${what} unit ${i} keyframe`);
+    // The NAL units the parser found on the way are where a search of the frame finds them.
+    assert.deepEqual(frame.nals, nalRanges(frame.data), `${what} unit ${i} NAL ranges`);
   });
 }
 

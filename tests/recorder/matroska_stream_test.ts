@@ -117,6 +117,46 @@ Deno.test("MatroskaStream turns H.264 access units into AVC with avcC", async ()
   assert.equal(lines.length, 12);
 });
 
+Deno.test("MatroskaStream.encode packs a batch into the bytes write gives, with or without NAL offsets", async () => {
+  const annexB = await run([
+    "ffmpeg",
+    "-v",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=size=320x240:rate=10",
+    "-frames:v",
+    "6",
+    "-c:v",
+    "libx264",
+    "-g",
+    "3",
+    "-x264-params",
+    "repeat-headers=1",
+    "-f",
+    "h264",
+    "-",
+  ]);
+  const units = await collect(new H264AccessUnitStream(), [annexB]);
+  const frames = units.map((unit, seq) => ({ ...unit, time: 1_000 + seq * 100 }));
+  const written = (() => {
+    const matroska = new MatroskaStream("h264", { monotonic: () => 0 });
+    return concat(...frames.flatMap((frame) => matroska.write(frame)));
+  })();
+  // As the parser hands frames on (with where their NAL units are), and as made elsewhere.
+  for (const list of [frames, frames.map(({ nals: _, ...frame }) => frame)]) {
+    const matroska = new MatroskaStream("h264", { monotonic: () => 0 });
+    const batches = [matroska.encode(list.slice(0, 1)), matroska.encode(list.slice(1))];
+    assert.deepEqual(concat(...batches), written);
+  }
+  const jpegs = await makeJpegs(3);
+  const jpegFrames = jpegs.map((data, seq) => ({ seq, time: seq * 40, data, keyframe: true }));
+  const a = new MatroskaStream("mjpeg", { monotonic: () => 0 });
+  const b = new MatroskaStream("mjpeg", { monotonic: () => 0 });
+  assert.deepEqual(a.encode(jpegFrames), concat(...jpegFrames.flatMap((f) => b.write(f))));
+});
+
 Deno.test("MatroskaStream refuses to start on a non-keyframe and keeps times increasing", async () => {
   const [jpeg] = await makeJpegs(1);
   const matroska = new MatroskaStream("mjpeg");
