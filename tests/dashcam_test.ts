@@ -1,42 +1,12 @@
 /** The running recorder as a whole: real camera (test pattern), real ffmpeg, real files. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadConfig, parseCommandLine } from "../src/config/mod.ts";
-import { Dashcam } from "../src/dashcam.ts";
 import { parseClipName } from "../src/storage/clip_name.ts";
+import { runningDashcam } from "./_dashcam.ts";
 import { probeClip, waitFor } from "./_helpers.ts";
 
-async function running(args: string[] = []) {
-  const dir = await Deno.makeTempDir({ prefix: "dashcam_test_" });
-  const output = join(dir, "clips");
-  const config = await loadConfig(
-    parseCommandLine([
-      "--source",
-      "test",
-      "--width",
-      "320",
-      "--height",
-      "240",
-      "--fps",
-      "15",
-      "--segment",
-      "1",
-      "-f",
-      output,
-      ...args,
-    ]),
-    { env: {} },
-  );
-  const dashcam = await Dashcam.create(config, { backoff: { initialMs: 200, maxMs: 1_000 } });
-  await dashcam.start();
-  return {
-    dashcam,
-    output,
-    async [Symbol.asyncDispose]() {
-      await dashcam.stop();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
+function running() {
+  return runningDashcam({ prefix: "dashcam_test_" });
 }
 
 /** The clip files in `dir`: hidden ones (the storage guard's `.write-probe`) are no clips. */

@@ -3,14 +3,12 @@
  * command, real ffmpeg, real files) through Dashcam.recordState().
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { loadConfig, parseCommandLine } from "../src/config/mod.ts";
-import { Dashcam } from "../src/dashcam.ts";
 import {
   describeRecordState,
   type RecordStateInput,
   RecordStateTracker,
 } from "../src/record_state.ts";
+import { runningDashcam } from "./_dashcam.ts";
 import { waitFor } from "./_helpers.ts";
 
 const NOW = 1_800_000_000_000;
@@ -121,36 +119,19 @@ Deno.test("RecordStateTracker sees growth and keeps since while the state holds"
   });
 });
 
-async function dashcam(args: string[]) {
-  const dir = await Deno.makeTempDir({ prefix: "record_state_test_" });
-  const config = await loadConfig(
-    parseCommandLine([
-      "--width",
-      "320",
-      "--height",
-      "240",
-      "--fps",
-      "10",
-      "--segment",
-      "2",
-      "-f",
-      join(dir, "clips"),
-      ...args,
-    ]),
-    { env: {} },
-  );
-  const cam = await Dashcam.create(config, { backoff: { initialMs: 200, maxMs: 1_000 } });
-  await cam.start();
-  return Object.assign(cam, {
-    async [Symbol.asyncDispose]() {
-      await cam.stop();
-      await Deno.remove(dir, { recursive: true });
-    },
+async function dashcam(source: string, args: string[] = []) {
+  const t = await runningDashcam({
+    prefix: "record_state_test_",
+    source,
+    fps: 10,
+    segment: 2,
+    args,
   });
+  return Object.assign(t.dashcam, { [Symbol.asyncDispose]: () => t[Symbol.asyncDispose]() });
 }
 
 Deno.test("Dashcam.recordState is recording with the test pattern, paused when stopped", async () => {
-  await using cam = await dashcam(["--source", "test"]);
+  await using cam = await dashcam("test");
   const recording = await waitFor("recording", async () => {
     const state = await cam.recordState();
     return state.state === "recording" ? state : undefined;
@@ -161,9 +142,7 @@ Deno.test("Dashcam.recordState is recording with the test pattern, paused when s
 });
 
 Deno.test("Dashcam.recordState names a camera command that fails, with its own words", async () => {
-  await using cam = await dashcam([
-    "--source",
-    "command",
+  await using cam = await dashcam("command", [
     "--command",
     "echo 'no cameras available' >&2; exit 1",
   ]);

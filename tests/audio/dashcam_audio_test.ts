@@ -4,46 +4,20 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadConfig, parseCommandLine } from "../../src/config/mod.ts";
-import { Dashcam } from "../../src/dashcam.ts";
-import { createApp } from "../../src/server/app.ts";
 import { parseClipName } from "../../src/storage/clip_name.ts";
+import { runningDashcam } from "../_dashcam.ts";
 import { run, waitFor } from "../_helpers.ts";
 
 async function running(args: string[]) {
-  const dir = await Deno.makeTempDir({ prefix: "dashcam_audio_test_" });
-  const output = join(dir, "clips");
-  const config = await loadConfig(
-    parseCommandLine([
-      "--source",
-      "test",
-      "--width",
-      "320",
-      "--height",
-      "240",
-      "--fps",
-      "15",
-      "--segment",
-      "2",
-      "--gps",
-      "off",
-      "-f",
-      output,
-      ...args,
-    ]),
-    { env: {} },
-  );
-  const dashcam = await Dashcam.create(config, { backoff: { initialMs: 200, maxMs: 1_000 } });
-  await dashcam.start();
-  const app = createApp({
-    dashcam,
-    startedAt: Date.now(),
-    credentials: null,
-    configFile: join(dir, "config.json"),
+  const t = await runningDashcam({
+    prefix: "dashcam_audio_test_",
+    segment: 2,
+    args: ["--gps", "off", ...args],
   });
+  const app = t.app;
   return {
-    dashcam,
-    output,
+    dashcam: t.dashcam,
+    output: t.output,
     async audio() {
       return (await (await app.request("/api/status")).json()).audio;
     },
@@ -55,10 +29,7 @@ async function running(args: string[]) {
       });
       return { status: response.status, body: await response.json() };
     },
-    async [Symbol.asyncDispose]() {
-      await dashcam.stop();
-      await Deno.remove(dir, { recursive: true });
-    },
+    [Symbol.asyncDispose]: () => t[Symbol.asyncDispose](),
   };
 }
 

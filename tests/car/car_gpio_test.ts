@@ -5,9 +5,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadConfig, parseCommandLine } from "../../src/config/mod.ts";
-import { Dashcam } from "../../src/dashcam.ts";
-import { createApp } from "../../src/server/app.ts";
 import { parseClipName } from "../../src/storage/clip_name.ts";
+import { runningDashcam } from "../_dashcam.ts";
 import { probeClip, waitFor } from "../_helpers.ts";
 import { fakeGpio, VERSIONS } from "./_gpio.ts";
 
@@ -19,48 +18,29 @@ async function running(
   options: { args?: string[]; program?: string } = {},
 ) {
   const fake = await fakeGpio(version);
-  const output = join(fake.dir, "clips");
   const systemctlLog = join(fake.dir, "systemctl.log");
   const systemctl = join(fake.dir, "systemctl");
   await Deno.writeTextFile(systemctl, `#!/bin/sh\necho "systemctl $*" >> '${systemctlLog}'\n`);
   await Deno.chmod(systemctl, 0o755);
-  const config = await loadConfig(
-    parseCommandLine([
-      "--source",
-      "test",
-      "--width",
-      "320",
-      "--height",
-      "240",
-      "--fps",
-      "15",
-      "--segment",
-      "1",
-      "-f",
-      output,
+  const t = await runningDashcam({
+    dir: fake.dir,
+    keepDir: true,
+    args: [
       "--lock-button",
       `gpiochip0:${LOCK}`,
       "--ignition",
       `gpiochip0:${IGNITION}`,
       ...options.args ?? [],
-    ]),
-    { env: {} },
-  );
-  const dashcam = await Dashcam.create(config, {
-    backoff: { initialMs: 200, maxMs: 1_000 },
-    gpio: {
-      program: options.program ?? fake.program,
-      poweroffCommand: [systemctl, "poweroff"],
-      backoff: { initialMs: 200, maxMs: 1_000 },
+    ],
+    dashcam: {
+      gpio: {
+        program: options.program ?? fake.program,
+        poweroffCommand: [systemctl, "poweroff"],
+        backoff: { initialMs: 200, maxMs: 1_000 },
+      },
     },
   });
-  await dashcam.start();
-  const app = createApp({
-    dashcam,
-    startedAt: Date.now(),
-    credentials: null,
-    configFile: join(fake.dir, "config.json"),
-  });
+  const { dashcam, output, app } = t;
   return {
     dashcam,
     fake,
@@ -78,7 +58,7 @@ async function running(
       return await (await app.request("/api/status")).json();
     },
     async [Symbol.asyncDispose]() {
-      await dashcam.stop();
+      await t[Symbol.asyncDispose]();
       await fake[Symbol.asyncDispose]();
     },
   };

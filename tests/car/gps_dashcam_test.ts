@@ -7,10 +7,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { GPX_FOOTER, gpxHeader, gpxPoint } from "../../src/car/gpx.ts";
 import { RecorderClock } from "../../src/clock.ts";
-import { loadConfig, parseCommandLine } from "../../src/config/mod.ts";
-import { Dashcam } from "../../src/dashcam.ts";
-import { createApp } from "../../src/server/app.ts";
 import { parseClipName } from "../../src/storage/clip_name.ts";
+import { runningDashcam } from "../_dashcam.ts";
 import { run, waitFor } from "../_helpers.ts";
 import { sampleClip } from "../storage/_clips.ts";
 import { freePort, nmeaLog, type RoutePoint, startGpsfake } from "./_nmea.ts";
@@ -18,38 +16,17 @@ import { freePort, nmeaLog, type RoutePoint, startGpsfake } from "./_nmea.ts";
 const FAST = { initialMs: 200, maxMs: 1_000 };
 
 async function running(gps: string, options: { record?: boolean; dir?: string } = {}) {
-  const dir = options.dir ?? await Deno.makeTempDir({ prefix: "gps_dashcam_test_" });
-  const output = join(dir, "clips");
-  const config = await loadConfig(
-    parseCommandLine([
-      "--source",
-      "test",
-      "--width",
-      "320",
-      "--height",
-      "240",
-      "--fps",
-      "10",
-      "--segment",
-      "2",
-      "--gps",
-      gps,
-      ...(options.record === false ? ["--no-record"] : []),
-      "-f",
-      output,
-    ]),
-    { env: {} },
-  );
   // No NTP here, whatever the test box says: the case GPS time is for.
   const clock = new RecorderClock({ systemSynchronized: () => false, systemTimeZone: () => "UTC" });
-  const dashcam = await Dashcam.create(config, { clock, backoff: FAST, gpsBackoff: FAST });
-  await dashcam.start();
-  const app = createApp({
-    dashcam,
-    startedAt: Date.now(),
-    credentials: null,
-    configFile: join(dir, "config.json"),
+  const t = await runningDashcam({
+    dir: options.dir,
+    prefix: "gps_dashcam_test_",
+    fps: 10,
+    segment: 2,
+    args: ["--gps", gps, ...(options.record === false ? ["--no-record"] : [])],
+    dashcam: { clock, backoff: FAST, gpsBackoff: FAST },
   });
+  const { dir, output, dashcam, app } = t;
   return {
     dir,
     output,
@@ -58,10 +35,7 @@ async function running(gps: string, options: { record?: boolean; dir?: string } 
     async status() {
       return await (await app.request("/api/status")).json();
     },
-    async [Symbol.asyncDispose]() {
-      await dashcam.stop();
-      await Deno.remove(dir, { recursive: true });
-    },
+    [Symbol.asyncDispose]: () => t[Symbol.asyncDispose](),
   };
 }
 
