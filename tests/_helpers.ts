@@ -23,6 +23,15 @@ export async function run(
   return output.stdout;
 }
 
+/** Runs ffmpeg (errors only) on a lavfi `source` such as `testsrc=size=320x240`, then `args`. */
+export function lavfi(
+  source: string,
+  args: string[],
+  options: { stdin?: Uint8Array } = {},
+): Promise<Uint8Array> {
+  return run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", source, ...args], options);
+}
+
 /** `count` distinct JPEG frames (testsrc), as ffmpeg's MJPEG muxer prints them back to back. */
 export async function makeJpegs(
   count: number,

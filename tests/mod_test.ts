@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseClipName } from "../src/storage/clip_name.ts";
-import { FAKE_BIN, probeClip, run, waitFor } from "./_helpers.ts";
+import { recorderFlags } from "./_dashcam.ts";
+import { FAKE_BIN, lavfi, probeClip, run, waitFor } from "./_helpers.ts";
 import {
   ON_NODE,
   recorderCommand,
@@ -126,20 +127,7 @@ Deno.test("videorecorder exits 2 naming the flag for bad input", async () => {
 
 Deno.test("videorecorder records, serves live view, and finalizes the last clip on SIGTERM", async () => {
   const output = await Deno.makeTempDir({ prefix: "mod_test_" });
-  const recorder = await startRecorder([
-    "--source",
-    "test",
-    "--width",
-    "320",
-    "--height",
-    "240",
-    "--fps",
-    "15",
-    "--segment",
-    "2",
-    "--output",
-    output,
-  ]);
+  const recorder = await startRecorder(recorderFlags(output, { segment: 2 }));
   assert.match(recorder.log, /Camera: test pattern 320x240@15/);
   await waitFor("a closed clip", async () => (await recorder.status()).recorder.segments >= 1);
 
@@ -173,14 +161,7 @@ Deno.test("videorecorder records, serves live view, and finalizes the last clip 
 Deno.test("videorecorder --source command records what the command prints", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mod_test_" });
   const clip = join(dir, "clip.mjpeg");
-  await run([
-    "ffmpeg",
-    "-v",
-    "error",
-    "-f",
-    "lavfi",
-    "-i",
-    "testsrc=size=320x240:rate=30",
+  await lavfi("testsrc=size=320x240:rate=30", [
     "-frames:v",
     "90",
     "-c:v",

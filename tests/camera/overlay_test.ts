@@ -5,7 +5,7 @@ import {
   drawtextFilter,
   overlayFormatProblem,
 } from "../../src/camera/overlay.ts";
-import { run } from "../_helpers.ts";
+import { lavfi } from "../_helpers.ts";
 
 const FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf";
 
@@ -29,14 +29,7 @@ Deno.test("drawtextFilter draws the local time in the format, colons and quotes 
   assert.match(filter, /fontsize=20/);
   // ffmpeg accepts it and draws something: the picture differs from the one without.
   const frame = (vf: string[]) =>
-    run([
-      "ffmpeg",
-      "-v",
-      "error",
-      "-f",
-      "lavfi",
-      "-i",
-      "color=c=gray:size=320x180",
+    lavfi("color=c=gray:size=320x180", [
       ...vf,
       "-frames:v",
       "1",

@@ -1,7 +1,7 @@
 /** Test helpers for fragmented MP4: H.264 frames made by ffmpeg, and a reader of the boxes. */
 import { H264AccessUnitStream } from "../../src/frames/h264_access_unit_stream.ts";
 import type { Frame } from "../../src/frames/frame.ts";
-import { run } from "../_helpers.ts";
+import { lavfi } from "../_helpers.ts";
 
 /**
  * `frames` H.264 access units (Annex B, SPS/PPS before each keyframe, no B-frames) of the
@@ -13,14 +13,7 @@ export async function makeH264(
   const { width, height, frames, gop } = options;
   const filter = `testsrc2=size=${width}x${height}:rate=30` +
     (options.noise ? ",noise=alls=60:allf=t" : "");
-  const bytes = await run([
-    "ffmpeg",
-    "-v",
-    "error",
-    "-f",
-    "lavfi",
-    "-i",
-    filter,
+  const bytes = await lavfi(filter, [
     "-frames:v",
     String(frames),
     "-c:v",

@@ -6,19 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { probeClip, run, waitFor } from "../_helpers.ts";
+import { lavfi, probeClip, waitFor } from "../_helpers.ts";
 import { startRecorder } from "../web/_page_helpers.ts";
 
 /** An MJPEG clip of `frames` frames made with ffmpeg's test source. */
 async function makeClip(path: string, size: string, frames: number, quality: number) {
-  await run([
-    "ffmpeg",
-    "-v",
-    "error",
-    "-f",
-    "lavfi",
-    "-i",
-    `testsrc2=size=${size}:rate=30`,
+  await lavfi(`testsrc2=size=${size}:rate=30`, [
     "-frames:v",
     String(frames),
     "-q:v",

@@ -22,7 +22,7 @@ import { H264AccessUnitStream } from "../../src/frames/h264_access_unit_stream.t
 import { SAMPLE_RATE } from "../../src/audio/audio_input.ts";
 import { AudioSource } from "../../src/audio/audio_source.ts";
 import { SegmentRecorder } from "../../src/recorder/segment_recorder.ts";
-import { collect, run, splitAtSoi, waitFor } from "../_helpers.ts";
+import { collect, lavfi, run, splitAtSoi, waitFor } from "../_helpers.ts";
 
 const FPS = 30;
 
@@ -31,18 +31,11 @@ async function flashGop(codec: Codec): Promise<{ data: Uint8Array; keyframe: boo
   const video = codec === "h264"
     ? ["-c:v", "libx264", "-preset", "ultrafast", "-bf", "0", "-g", String(FPS), "-f", "h264"]
     : ["-c:v", "mjpeg", "-q:v", "5", "-f", "mjpeg"];
-  const bytes = await run([
-    "ffmpeg",
-    "-v",
-    "error",
-    "-f",
-    "lavfi",
-    "-i",
+  const bytes = await lavfi(
     `color=c=black:s=160x120:r=${FPS}:d=1,format=yuv420p,` +
-    `geq=lum='if(lt(N,3),235,16)':cb=128:cr=128`,
-    ...video,
-    "-",
-  ]);
+      `geq=lum='if(lt(N,3),235,16)':cb=128:cr=128`,
+    [...video, "-"],
+  );
   if (codec === "mjpeg") return splitAtSoi(bytes).map((data) => ({ data, keyframe: true }));
   const units: Frame[] = await collect(new H264AccessUnitStream(), [bytes]);
   return units.map((unit) => ({ data: unit.data, keyframe: unit.keyframe }));

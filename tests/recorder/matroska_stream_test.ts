@@ -6,7 +6,7 @@ import { FrameHub } from "../../src/frames/frame_hub.ts";
 import { MatroskaStream } from "../../src/recorder/matroska_stream.ts";
 import { type SavedClip, SegmentRecorder } from "../../src/recorder/segment_recorder.ts";
 import { parseClipName } from "../../src/storage/clip_name.ts";
-import { collect, concat, makeJpegs, probeClip, run, waitFor } from "../_helpers.ts";
+import { collect, concat, lavfi, makeJpegs, probeClip, run, waitFor } from "../_helpers.ts";
 
 /** ffprobe's view of a Matroska stream: codec, size, and each packet's time (s) and flags. */
 async function probeStream(bytes: Uint8Array) {
@@ -73,14 +73,7 @@ Deno.test("MatroskaStream gives each frame one interval of the frame rate, when 
 });
 
 Deno.test("MatroskaStream turns H.264 access units into AVC with avcC", async () => {
-  const annexB = await run([
-    "ffmpeg",
-    "-v",
-    "error",
-    "-f",
-    "lavfi",
-    "-i",
-    "testsrc=size=320x240:rate=10",
+  const annexB = await lavfi("testsrc=size=320x240:rate=10", [
     "-frames:v",
     "12",
     "-c:v",
@@ -118,14 +111,7 @@ Deno.test("MatroskaStream turns H.264 access units into AVC with avcC", async ()
 });
 
 Deno.test("MatroskaStream.encode packs a batch into the bytes write gives, with or without NAL offsets", async () => {
-  const annexB = await run([
-    "ffmpeg",
-    "-v",
-    "error",
-    "-f",
-    "lavfi",
-    "-i",
-    "testsrc2=size=320x240:rate=10",
+  const annexB = await lavfi("testsrc2=size=320x240:rate=10", [
     "-frames:v",
     "6",
     "-c:v",

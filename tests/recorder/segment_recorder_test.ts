@@ -5,7 +5,7 @@ import { Camera } from "../../src/camera/camera.ts";
 import { FrameHub } from "../../src/frames/frame_hub.ts";
 import { SegmentRecorder } from "../../src/recorder/segment_recorder.ts";
 import { parseClipName } from "../../src/storage/clip_name.ts";
-import { probeClip, run, waitFor } from "../_helpers.ts";
+import { lavfi, probeClip, waitFor } from "../_helpers.ts";
 
 const FPS = 15;
 
@@ -136,14 +136,7 @@ Deno.test("SegmentRecorder resumes recording after the camera process is killed"
 Deno.test("SegmentRecorder names clips a power cut left open and numbers after them", async () => {
   await using r = await rig();
   // A clip as ffmpeg leaves it when power is lost: still under its recording name.
-  await run([
-    "ffmpeg",
-    "-v",
-    "error",
-    "-f",
-    "lavfi",
-    "-i",
-    "testsrc=size=160x120:rate=10",
+  await lavfi("testsrc=size=160x120:rate=10", [
     "-frames:v",
     "10",
     "-c:v",
