@@ -276,12 +276,6 @@ function mjpegEncoderArgs(quality: number): string[] {
 }
 
 /**
- * drawtext's text: date, time and zone. In `%{localtime:FORMAT}` a colon ends the format, so
- * the time's colons are escaped for the text expansion (and once more as an option value).
- */
-const CLOCK_TEXT = "%{localtime:%Y-%m-%d %H\\:%M\\:%S %Z}";
-
-/**
  * The environment that makes a capture program's local time (a burned-in clock) the one of
  * `timeZone`, an IANA zone: `TZ` as the C library reads it.
  */
@@ -293,28 +287,11 @@ function overlayFilter(overlay: DrawnOverlay, height: number): string {
   return drawtextFilter(overlay.format, { fontFile: overlay.fontFile, height });
 }
 
+/** The test pattern's wall clock: date, time and zone at the bottom. */
 function clockFilter(options: TestPatternArgvOptions): string {
-  const fontSize = Math.max(12, Math.round(options.height / 18));
-  const drawtext = [
-    `fontfile=${escapeOptionValue(options.fontFile!)}`,
-    `text=${escapeOptionValue(CLOCK_TEXT)}`,
-    `fontsize=${fontSize}`,
-    "fontcolor=white",
-    "box=1",
-    "boxcolor=black@0.6",
-    "boxborderw=6",
-    "x=8",
-    "y=h-th-14",
-  ].join(":");
-  return `drawtext=${escapeFiltergraph(drawtext)}`;
-}
-
-// ffmpeg unescapes a filter argument twice: once as part of the filtergraph, once as an option
-// value. See "Notes on filtergraph escaping" in ffmpeg-filters(1).
-function escapeOptionValue(value: string): string {
-  return value.replace(/[\\':]/g, "\\$&");
-}
-
-function escapeFiltergraph(description: string): string {
-  return description.replace(/[\\'\[\],;]/g, "\\$&");
+  return drawtextFilter("%Y-%m-%d %H:%M:%S %Z", {
+    fontFile: options.fontFile!,
+    height: options.height,
+    position: "bottom",
+  });
 }

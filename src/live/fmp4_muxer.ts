@@ -1,3 +1,4 @@
+import { concat } from "../codecs/bytes.ts";
 import { avcDecoderConfigurationRecord, codecString, parseSps } from "../codecs/h264.ts";
 
 /** One picture for {@linkcode Fmp4Muxer.fragment}. */
@@ -231,14 +232,4 @@ function u16(...values: number[]): Uint8Array {
 
 function text(value: string): Uint8Array {
   return Uint8Array.from(value, (char) => char.charCodeAt(0));
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

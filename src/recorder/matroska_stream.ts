@@ -10,6 +10,7 @@ import {
   parseSps,
   writeLengthPrefixed,
 } from "../codecs/h264.ts";
+import { concat } from "../codecs/bytes.ts";
 import { jpegSize } from "../codecs/jpeg.ts";
 
 /** Options for {@linkcode MatroskaStream}. */
@@ -347,17 +348,6 @@ function text(value: string): Uint8Array {
 function element(elementId: number, ...children: Uint8Array[]): Uint8Array {
   const body = concat(...children);
   return concat(id(elementId), size(body.length), body);
-}
-
-/** The parts in one new buffer. */
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 /** The first JPEG's size, for the track header. */

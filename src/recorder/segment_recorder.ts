@@ -14,7 +14,8 @@ import {
   parseClipName,
   recordingFileName,
 } from "../storage/clip_name.ts";
-import { concat, MatroskaStream } from "./matroska_stream.ts";
+import { concat } from "../codecs/bytes.ts";
+import { MatroskaStream } from "./matroska_stream.ts";
 import { repairClip } from "./repair_clip.ts";
 import { AudioTrack } from "./audio_track.ts";
 import type { AudioSource, AudioStatus } from "../audio/audio_source.ts";
