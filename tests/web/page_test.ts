@@ -411,7 +411,8 @@ Deno.test("Control page saves a setting that survives a restart, and reconnects 
   const page = await browser.newPage({ viewport: { width: 360, height: 740 } });
   page.setDefaultTimeout(10_000);
   await page.goto(`${first.url}/`);
-  await waitInPage(page, `document.querySelector("#segment").value === "2"`);
+  // The form is built from the schema GET /api/settings sends (retried if that fails).
+  await waitInPage(page, `document.querySelector("#segment")?.value === "2"`, 30_000);
   await waitInPage(page, LIVE_PLAYING);
 
   // Clip length and resolution in one save: the server restarts what they concern, the page

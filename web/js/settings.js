@@ -174,12 +174,21 @@ export async function loadSettings() {
       ? `Waiting to apply: ${pending.join(", ")}`
       : "";
     /** @type {HTMLButtonElement} */ ($("settings-save")).disabled = false;
+    $("settings-error").textContent = "";
   } catch (error) {
-    if (error instanceof ApiError && error.status === 0) return; // retried when back online
+    // Tried again until it loads: a request lost on a weak link while the status polls go
+    // through would otherwise leave the page without a form until the link drops and returns.
+    setTimeout(() => {
+      if (!state.settings) void loadSettings();
+    }, SETTINGS_RETRY_MS);
+    if (error instanceof ApiError && error.status === 0) return; // the status says offline
     $("settings-error").textContent = `Cannot load the settings: ${messageOf(error)}`;
     /** @type {HTMLButtonElement} */ ($("settings-save")).disabled = true;
   }
 }
+
+/** How soon a failed settings load is tried again. */
+const SETTINGS_RETRY_MS = 3000;
 
 function fillForm() {
   for (const key of settingKeys()) {
